@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { errorMessage, isAppError } from '../lib/core/errors';
+import { configVariables } from '../lib/server/config';
+import { appVersion } from '../lib/server/paths';
+import { registerDemo } from './commands/demo';
+import { registerMigrate } from './commands/migrate';
+import { registerServe } from './commands/serve';
+import { registerWorker } from './commands/worker';
+
+/** The contourbench program; each subcommand lives in ./commands and registers itself here. */
+export function createProgram(): Command {
+  const program = new Command('contourbench')
+    .description('Quality assurance and benchmarking of AI auto-contouring in radiotherapy')
+    .version(appVersion(), '-V, --version')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `\nEnvironment:\n${configVariables.map((v) => `  ${v.name.padEnd(32)} ${v.meaning} (default: ${v.fallback})`).join('\n')}\n`,
+    );
+  registerServe(program);
+  registerWorker(program);
+  registerMigrate(program);
+  registerDemo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = createProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exit(error.exitCode);
+    }
+    const prefix = isAppError(error) ? '' : 'Unexpected error: ';
+    process.stderr.write(`contourbench: ${prefix}${errorMessage(error)}\n`);
+    if (!isAppError(error) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exit(
+      isAppError(error) && (error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID') ? 2 : 1,
+    );
+  }
+}
+
+await main(process.argv);

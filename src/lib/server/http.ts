@@ -1,0 +1,17 @@
+import type { AppErrorCode } from '../core/errors';
+
+/** The HTTP status each error code maps to. */
+export const httpStatus: Record<AppErrorCode, number> = {
+  CONFIG_INVALID: 500,
+  INVALID_ARGUMENT: 400,
+  INVALID_INPUT: 422,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  DATABASE_UNAVAILABLE: 503,
+  MIGRATION_FAILED: 500,
+  BUILD_FAILED: 500,
+  WORKER_FAILED: 503,
+  INTERNAL: 500,
+};

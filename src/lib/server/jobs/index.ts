@@ -1,0 +1,18 @@
+import type { TaskList } from 'graphile-worker';
+import type { JobContext } from './context';
+import { healthTask } from './health.task';
+import { taskIdentifier } from './queues';
+
+export type { JobContext } from './context';
+
+/** Names of the tasks ContourBench defines. */
+export const taskNames = ['health'] as const;
+export type TaskName = (typeof taskNames)[number];
+
+/** The task list for a worker bound to `queue` (null: the central workers). */
+export function createTaskList(context: JobContext, queue: string | null): TaskList {
+  const tasks: Record<TaskName, TaskList[string]> = {
+    health: healthTask(context),
+  };
+  return Object.fromEntries(taskNames.map((name) => [taskIdentifier(name, queue), tasks[name]]));
+}
