@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -8,6 +7,7 @@ import { startEmbeddedPostgres } from '../../src/lib/server/db/embedded-postgres
 import { migrateToLatest } from '../../src/lib/server/db/migrate';
 import { createLogger } from '../../src/lib/server/logger';
 import { prepareJobQueue } from '../../src/lib/server/services/worker.service';
+import { freePort } from '../helpers/free-port';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,18 +18,6 @@ declare module 'vitest' {
     /** The pid of the run's main process; test database names carry it so teardown finds them. */
     runPid: number;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function processAlive(pid: number): boolean {
