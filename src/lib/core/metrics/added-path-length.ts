@@ -1,5 +1,5 @@
 import type { Mask } from '../volume/volume';
-import { queryDistances, type QueryDistances } from './distance-transform';
+import { emptyQueryDistances, queryDistances } from './distance-transform';
 import type { VoxelBox } from './mask-scan';
 import { sliceCornerCodes } from './surface-distance';
 import type { Workspace } from './workspace';
@@ -80,7 +80,7 @@ function boundaryPixels(mask: Mask, box: VoxelBox, k: number, out: Uint8Array): 
  * Contour model: DeepMind's 2-D contour elements (marching squares at pixel corners, exact segment
  * lengths) of the reference farther than τ from the test's contour corners. d = τ is not added; where
  * the test is empty on a slice, the whole reference boundary of that slice is added. `box` is the union
- * bounding box of both masks.
+ * bounding box of both masks. Throws RangeError for a negative or non-finite tolerance.
  */
 export function addedPathLength(
   reference: Mask,
@@ -112,55 +112,69 @@ export function addedPathLength(
 
   const boxNx = box.iMax - box.iMin + 1;
   const boxNy = box.jMax - box.jMin + 1;
+  const boxNz = box.kMax - box.kMin + 1;
   const pixels = boxNx * boxNy;
-  const corners = (boxNx + 1) * (boxNy + 1);
-  const refPixels = workspace.u8('apl.refPixels', pixels);
-  const testPixels = workspace.u8('apl.testPixels', pixels);
-  const refCodes = workspace.u8('apl.refCodes', corners);
-  const testCodes = workspace.u8('apl.testCodes', corners);
-  const refCorners = workspace.u8('apl.refCorners', corners);
-  const testCorners = workspace.u8('apl.testCorners', corners);
-  const lengthOfCode = contourLengthTable(si, sj);
-  const added = new Float64Array(taus);
-  const addedLength = new Float64Array(taus);
-  const query: QueryDistances = { count: 0, distancesMm: new Float64Array(0), indices: new Int32Array(0) };
+  const cornerPlane = (boxNx + 1) * (boxNy + 1);
+  const refPixels = workspace.u8('apl.refPixels', pixels * boxNz);
+  const testPixels = workspace.u8('apl.testPixels', pixels * boxNz);
+  const refCodes = workspace.u8('apl.refCodes', cornerPlane * boxNz);
+  const testCodes = workspace.u8('apl.testCodes', cornerPlane * boxNz);
+  const refCorners = workspace.u8('apl.refCorners', cornerPlane * boxNz);
+  const testCorners = workspace.u8('apl.testCorners', cornerPlane * boxNz);
+  const refBoundaryBySlice = new Int32Array(boxNz);
 
-  for (let k = box.kMin; k <= box.kMax; k++) {
-    const refBoundary = boundaryPixels(reference, box, k, refPixels);
-    if (refBoundary === 0) continue;
-    result.referenceSlices++;
-    result.referenceBoundaryPixelLengthMm += refBoundary * pixelLengthMm;
-    boundaryPixels(test, box, k, testPixels);
-
-    queryDistances(testPixels, refPixels, [boxNx, boxNy, 1], [si, sj, 1], workspace, query);
-    added.fill(0);
-    for (let m = 0; m < query.count; m++) {
-      const d = query.distancesMm[m];
-      for (let t = 0; t < taus; t++) if (d > tolerancesMm[t]) added[t]++;
-    }
-    for (let t = 0; t < taus; t++) {
-      if (added[t] === 0) continue;
-      const apl = added[t] * pixelLengthMm;
-      result.pixelMm[t] += apl;
-      result.pixelMmBySlice[t][k] = apl;
-      result.slicesWithAddedPixel[t]++;
-    }
-
-    sliceCornerCodes(reference, box, k, refCodes);
-    sliceCornerCodes(test, box, k, testCodes);
-    for (let c = 0; c < corners; c++) {
+  for (let bk = 0; bk < boxNz; bk++) {
+    const k = box.kMin + bk;
+    refBoundaryBySlice[bk] = boundaryPixels(reference, box, k, refPixels.subarray(bk * pixels));
+    boundaryPixels(test, box, k, testPixels.subarray(bk * pixels));
+    const codesAt = bk * cornerPlane;
+    sliceCornerCodes(reference, box, k, refCodes.subarray(codesAt));
+    sliceCornerCodes(test, box, k, testCodes.subarray(codesAt));
+    for (let c = codesAt; c < codesAt + cornerPlane; c++) {
       refCorners[c] = refCodes[c] !== 0 && refCodes[c] !== 15 ? 1 : 0;
       testCorners[c] = testCodes[c] !== 0 && testCodes[c] !== 15 ? 1 : 0;
     }
-    queryDistances(testCorners, refCorners, [boxNx + 1, boxNy + 1, 1], [si, sj, 1], workspace, query);
-    addedLength.fill(0);
-    for (let m = 0; m < query.count; m++) {
-      const d = query.distancesMm[m];
-      const length = lengthOfCode[refCodes[query.indices[m]]];
-      result.referenceContourLengthMm += length;
-      for (let t = 0; t < taus; t++) if (d > tolerancesMm[t]) addedLength[t] += length;
+  }
+
+  const query = emptyQueryDistances();
+  // pixel model: in-plane distances from reference boundary pixels to test boundary pixels
+  queryDistances(testPixels, refPixels, [boxNx, boxNy, boxNz], [si, sj, 1], workspace, query, 'slices');
+  const addedBySlice = tolerancesMm.map(() => new Int32Array(boxNz));
+  for (let m = 0; m < query.count; m++) {
+    const d = query.distancesMm[m];
+    const bk = Math.floor(query.indices[m] / pixels);
+    for (let t = 0; t < taus; t++) if (d > tolerancesMm[t]) addedBySlice[t][bk]++;
+  }
+  for (let bk = 0; bk < boxNz; bk++) {
+    if (refBoundaryBySlice[bk] === 0) continue;
+    result.referenceSlices++;
+    result.referenceBoundaryPixelLengthMm += refBoundaryBySlice[bk] * pixelLengthMm;
+    for (let t = 0; t < taus; t++) {
+      const added = addedBySlice[t][bk];
+      if (added === 0) continue;
+      const apl = added * pixelLengthMm;
+      result.pixelMm[t] += apl;
+      result.pixelMmBySlice[t][box.kMin + bk] = apl;
+      result.slicesWithAddedPixel[t]++;
     }
-    for (let t = 0; t < taus; t++) result.contourMm[t] += addedLength[t];
+  }
+
+  // contour model: marching-squares contour elements of the reference farther than τ from the test's
+  queryDistances(
+    testCorners,
+    refCorners,
+    [boxNx + 1, boxNy + 1, boxNz],
+    [si, sj, 1],
+    workspace,
+    query,
+    'slices',
+  );
+  const lengthOfCode = contourLengthTable(si, sj);
+  for (let m = 0; m < query.count; m++) {
+    const d = query.distancesMm[m];
+    const length = lengthOfCode[refCodes[query.indices[m]]];
+    result.referenceContourLengthMm += length;
+    for (let t = 0; t < taus; t++) if (d > tolerancesMm[t]) result.contourMm[t] += length;
   }
   return result;
 }

@@ -3,10 +3,23 @@ import type { Workspace } from './workspace';
 
 /** Distances (mm) from query points to their nearest feature point, with the query's linear index. */
 export interface QueryDistances {
-  /** Number of queries answered; `distances[0..count)` and `indices[0..count)` are valid. */
+  /** Number of queries answered; `distancesMm[0..count)` and `indices[0..count)` are valid. */
   count: number;
   distancesMm: Float64Array;
   indices: Int32Array;
+}
+
+/**
+ * 'volume': distances in 3-D. 'slices': each k-slice on its own (in-plane distances, features of other
+ * slices ignored), as for added path length.
+ */
+export type DistanceMode = 'volume' | 'slices';
+
+/** Rows processed together in the first pass so that its transposed writes fill whole cache lines. */
+const tileWidth = 8;
+
+export function emptyQueryDistances(): QueryDistances {
+  return { count: 0, distancesMm: new Float64Array(0), indices: new Int32Array(0) };
 }
 
 /**
@@ -14,14 +27,16 @@ export interface QueryDistances {
  * `dims` (i fastest, `index = i + nx * (j + ny * k)`) with anisotropic `spacingMm`.
  *
  * Separable algorithm (Felzenszwalb and Huttenlocher 2012): a two-sided scan along i, then lower
- * envelopes of parabolas along j and along k. The last pass runs only on (i, j) columns that hold a
- * query and evaluates the envelope only at the queries. Each distance is evaluated as
+ * envelopes of parabolas along j and along k. Each pass writes its output transposed so that the next
+ * pass reads its lines contiguously; the pass along j computes only the columns that hold a query and
+ * the last pass evaluates its envelopes only at the queries. Each distance is evaluated as
  * sqrt(((Δi·si)² + (Δj·sj)²) + (Δk·sk)²) for the chosen nearest feature, the expression and order of
  * scipy.ndimage.distance_transform_edt, so results agree with it to the last bit wherever the nearest
- * feature distance is not tied within rounding.
+ * feature is not tied within rounding.
  *
- * Empty input: no features gives +Infinity for every query; no queries gives count 0.
- * Queries are reported in column order (i, j) then k, not in index order.
+ * Empty input: no features gives +Infinity for every query (in 'slices' mode: for every query on a
+ * slice without features); no queries gives count 0. Queries are reported in no particular order, each
+ * with its linear index. Throws RangeError for a non-positive spacing.
  */
 export function queryDistances(
   features: Uint8Array,
@@ -30,6 +45,7 @@ export function queryDistances(
   spacingMm: Vec3,
   workspace: Workspace,
   result: QueryDistances,
+  mode: DistanceMode = 'volume',
 ): QueryDistances {
   const [nx, ny, nz] = dims;
   const plane = nx * ny;
@@ -37,162 +53,231 @@ export function queryDistances(
   const [sx, sy, sz] = spacingMm;
   if (!(sx > 0 && sy > 0 && sz > 0))
     throw new RangeError(`spacing must be positive, got ${spacingMm.join(', ')}`);
+  if (Math.max(nx, ny, nz) > 65535)
+    throw new RangeError(`grid too large: ${nx}x${ny}x${nz} (at most 65535 per axis)`);
 
+  // Queries grouped by the line of the last pass: column (i, j) over k, or line (i, k) over j in slices mode.
+  const slices = mode === 'slices' || nz === 1;
+  const lines = slices ? nx * nz : plane;
+  const lineStart = workspace.i32('edt.lineStart', lines + 1);
+  lineStart.fill(0, 0, lines + 1);
   let queryCount = 0;
-  for (let n = 0; n < total; n++) queryCount += queries[n];
+  for (let n = 0; n < total; n++) {
+    if (queries[n] === 0) continue;
+    queryCount++;
+    const i = n % nx;
+    lineStart[(slices ? i + nx * Math.floor(n / plane) : n % plane) + 1]++;
+  }
   if (result.distancesMm.length < queryCount)
     result.distancesMm = new Float64Array(Math.ceil(queryCount * 1.25));
   if (result.indices.length < queryCount) result.indices = new Int32Array(Math.ceil(queryCount * 1.25));
   result.count = queryCount;
   if (queryCount === 0) return result;
+  for (let line = 0; line < lines; line++) lineStart[line + 1] += lineStart[line];
+  // the query indices of each line, in increasing position along the line
+  const lineQueries = workspace.i32('edt.lineQueries', queryCount);
+  const fill = workspace.i32('edt.fill', lines);
+  fill.set(lineStart.subarray(0, lines));
+  for (let n = 0; n < total; n++) {
+    if (queries[n] === 0) continue;
+    const line = slices ? (n % nx) + nx * Math.floor(n / plane) : n % plane;
+    lineQueries[fill[line]++] = n;
+  }
 
-  const squared = workspace.f64('edt.squared', total);
   const maxLine = Math.max(nx, ny, nz);
+  const boundaries = workspace.f64('edt.boundaries', maxLine + 1);
+  const heights = workspace.f64('edt.heights', maxLine);
+  const apexes = workspace.i32('edt.apexes', maxLine);
   const line = workspace.f64('edt.line', maxLine);
-  const boundaries = workspace.f64('edt.z', maxLine + 1);
-  const apexes = workspace.i32('edt.v', maxLine);
+  // (Δ·s)² per axis, with the sentinel Δ = n (no feature) giving +Infinity: exact, and branch-free
+  const squaresI = squareTable(workspace.f64('edt.squaresI', nx + 1), nx, sx);
+  const squaresJ = squareTable(workspace.f64('edt.squaresJ', ny + 1), ny, sy);
+  // pass 1 output: offset along i to the nearest feature in the row, layout [k][i][j]
+  const offsetI = workspace.u16('edt.offsetI', total);
+  const anyFeature = passAlongI(features, offsetI, nx, ny, nz, workspace.u16('edt.rows', tileWidth * nx));
+  const { distancesMm, indices } = result;
 
-  if (!alongI(features, squared, nx, ny * nz, sx)) {
-    // no feature anywhere: every query is infinitely far
-    const { distancesMm, indices } = result;
-    let m = 0;
-    for (let n = 0; n < total; n++) {
-      if (queries[n] !== 0) {
-        distancesMm[m] = Infinity;
-        indices[m++] = n;
+  if (!anyFeature) {
+    for (let m = 0; m < queryCount; m++) {
+      distancesMm[m] = Infinity;
+      indices[m] = lineQueries[m];
+    }
+    return result;
+  }
+
+  if (slices) {
+    // line (i, k) along j is the last pass
+    for (let k = 0; k < nz; k++) {
+      for (let i = 0; i < nx; i++) {
+        const lineIndex = i + nx * k;
+        const first = lineStart[lineIndex];
+        const last = lineStart[lineIndex + 1];
+        if (first === last) continue;
+        const offset = (k * nx + i) * ny;
+        for (let j = 0; j < ny; j++) line[j] = squaresI[offsetI[offset + j]];
+        const hull = envelope(line, ny, sy, apexes, heights, boundaries);
+        let h = 0;
+        for (let m = first; m < last; m++) {
+          const n = lineQueries[m];
+          const j = Math.floor(n / nx) % ny;
+          indices[m] = n;
+          if (hull === 0) {
+            distancesMm[m] = Infinity;
+            continue;
+          }
+          while (boundaries[h + 1] < j) h++;
+          const apex = apexes[h];
+          distancesMm[m] = Math.sqrt(line[apex] + squaresJ[j > apex ? j - apex : apex - j]);
+        }
       }
     }
     return result;
   }
 
-  // Pass along j, in place, slice by slice (a slice stays in cache while its columns are processed).
-  for (let k = 0; k < nz; k++) {
-    const sliceBase = k * plane;
-    for (let i = 0; i < nx; i++) {
-      const base = sliceBase + i;
-      let finite = false;
-      for (let j = 0; j < ny; j++) {
-        const value = squared[base + j * nx];
-        line[j] = value;
-        if (value !== Infinity) finite = true;
-      }
-      if (!finite) continue;
-      lowerEnvelope(line, ny, sy, apexes, boundaries);
+  // pass 2 along j, for columns with queries: the offsets (Δi, Δj) of the nearest feature in the plane
+  // k, layout [i][j][k] so that pass 3 reads columns contiguously
+  const squaresK = squareTable(workspace.f64('edt.squaresK', nz + 1), nz, sz);
+  const nearestI = workspace.u16('edt.nearestI', total);
+  const nearestJ = workspace.u16('edt.nearestJ', total);
+  for (let i = 0; i < nx; i++) {
+    for (let k = 0; k < nz; k++) {
+      const offset = (k * nx + i) * ny;
+      for (let j = 0; j < ny; j++) line[j] = squaresI[offsetI[offset + j]];
+      const hull = envelope(line, ny, sy, apexes, heights, boundaries);
       let h = 0;
       for (let j = 0; j < ny; j++) {
+        const column = i + nx * j;
+        if (lineStart[column] === lineStart[column + 1]) continue;
+        const out = (i * ny + j) * nz + k;
+        if (hull === 0) {
+          nearestI[out] = nx;
+          nearestJ[out] = 0;
+          continue;
+        }
         while (boundaries[h + 1] < j) h++;
         const apex = apexes[h];
-        const offset = (j - apex) * sy;
-        squared[base + j * nx] = line[apex] + offset * offset;
+        nearestI[out] = offsetI[offset + apex];
+        nearestJ[out] = j > apex ? j - apex : apex - j;
       }
     }
   }
 
-  // Pass along k, only on columns with queries, evaluated only at the queries.
-  const { distancesMm, indices } = result;
-  let m = 0;
-  for (let column = 0; column < plane; column++) {
-    let hasQuery = false;
-    for (let k = 0, n = column; k < nz; k++, n += plane) {
-      if (queries[n] !== 0) {
-        hasQuery = true;
-        break;
-      }
-    }
-    if (!hasQuery) continue;
-    let finite = false;
-    for (let k = 0, n = column; k < nz; k++, n += plane) {
-      const value = squared[n];
-      line[k] = value;
-      if (value !== Infinity) finite = true;
-    }
-    if (!finite) {
-      for (let k = 0, n = column; k < nz; k++, n += plane) {
-        if (queries[n] !== 0) {
+  // pass 3 along k, evaluated at the queries only
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const column = i + nx * j;
+      const first = lineStart[column];
+      const last = lineStart[column + 1];
+      if (first === last) continue;
+      const offset = (i * ny + j) * nz;
+      for (let k = 0; k < nz; k++) line[k] = squaresI[nearestI[offset + k]] + squaresJ[nearestJ[offset + k]];
+      const hull = envelope(line, nz, sz, apexes, heights, boundaries);
+      let h = 0;
+      for (let m = first; m < last; m++) {
+        const n = lineQueries[m];
+        const k = Math.floor(n / plane);
+        indices[m] = n;
+        if (hull === 0) {
           distancesMm[m] = Infinity;
-          indices[m++] = n;
+          continue;
         }
+        while (boundaries[h + 1] < k) h++;
+        const apex = apexes[h];
+        distancesMm[m] = Math.sqrt(line[apex] + squaresK[k > apex ? k - apex : apex - k]);
       }
-      continue;
-    }
-    lowerEnvelope(line, nz, sz, apexes, boundaries);
-    let h = 0;
-    for (let k = 0, n = column; k < nz; k++, n += plane) {
-      if (queries[n] === 0) continue;
-      while (boundaries[h + 1] < k) h++;
-      const apex = apexes[h];
-      const offset = (k - apex) * sz;
-      distancesMm[m] = Math.sqrt(line[apex] + offset * offset);
-      indices[m++] = n;
     }
   }
   return result;
 }
 
+/** table[Δ] = (Δ·s)², evaluated as scipy does; table[n] = +Infinity marks "no feature". */
+function squareTable(table: Float64Array, n: number, s: number): Float64Array {
+  for (let delta = 0; delta < n; delta++) {
+    const offset = delta * s;
+    table[delta] = offset * offset;
+  }
+  table[n] = Infinity;
+  return table;
+}
+
 /**
- * First pass: squared distance (mm²) along i to the nearest feature in the same row, +Infinity for rows
- * without one. Returns whether any feature exists.
+ * Pass 1: offset along i to the nearest feature in the same row (nx for rows without one), written in
+ * layout [k][i][j], eight rows at a time. Returns whether any feature exists.
  */
-function alongI(features: Uint8Array, squared: Float64Array, nx: number, rows: number, sx: number): boolean {
+function passAlongI(
+  features: Uint8Array,
+  out: Uint16Array,
+  nx: number,
+  ny: number,
+  nz: number,
+  rows: Uint16Array,
+): boolean {
   let any = false;
-  for (let row = 0; row < rows; row++) {
-    const base = row * nx;
-    let last = -1;
-    for (let i = 0; i < nx; i++) {
-      if (features[base + i] !== 0) last = i;
-      squared[base + i] = last < 0 ? Infinity : i - last;
-    }
-    if (last < 0) continue;
-    any = true;
-    let next = -1;
-    for (let i = nx - 1; i >= 0; i--) {
-      if (features[base + i] !== 0) next = i;
-      let steps = squared[base + i];
-      if (next >= 0 && next - i < steps) steps = next - i;
-      const offset = steps * sx;
-      squared[base + i] = offset * offset;
+  for (let k = 0; k < nz; k++) {
+    for (let j0 = 0; j0 < ny; j0 += tileWidth) {
+      const width = Math.min(tileWidth, ny - j0);
+      for (let t = 0; t < width; t++) {
+        const base = nx * (j0 + t + ny * k);
+        const row = t * nx;
+        let last = -1;
+        for (let i = 0; i < nx; i++) {
+          if (features[base + i] !== 0) last = i;
+          rows[row + i] = last < 0 ? nx : i - last;
+        }
+        if (last < 0) continue;
+        any = true;
+        let next = -1;
+        for (let i = nx - 1; i >= 0; i--) {
+          if (features[base + i] !== 0) next = i;
+          if (next >= 0 && next - i < rows[row + i]) rows[row + i] = next - i;
+        }
+      }
+      for (let i = 0; i < nx; i++) {
+        const at = (k * nx + i) * ny + j0;
+        for (let t = 0; t < width; t++) out[at + t] = rows[t * nx + i];
+      }
     }
   }
   return any;
 }
 
 /**
- * Lower envelope of the parabolas y = f[p] + ((x - p)·s)² over the finite f[p] of a line of length n:
- * apexes[0..h] and the boundaries between them (boundaries[0] = -Infinity, boundaries[h+1] = +Infinity).
- * Returns h + 1, the number of parabolas on the envelope. Requires at least one finite f.
+ * Lower envelope of the parabolas y = f[p] + ((x - p)·s)² over the finite f[offset + p], p < n:
+ * apexes[0..h) and the boundaries between them (boundaries[0] = -∞, boundaries[h] = +∞). Returns h,
+ * 0 when every f is infinite.
  */
-function lowerEnvelope(
+function envelope(
   f: Float64Array,
   n: number,
   s: number,
   apexes: Int32Array,
+  heights: Float64Array,
   boundaries: Float64Array,
 ): number {
   const w = s * s;
-  let h = -1;
-  for (let q = 0; q < n; q++) {
+  const twoW = 2 * w;
+  let q = 0;
+  while (q < n && f[q] === Infinity) q++;
+  if (q === n) return 0;
+  let h = 0;
+  apexes[0] = q;
+  heights[0] = f[q] + w * q * q;
+  boundaries[0] = -Infinity;
+  for (q++; q < n; q++) {
     const fq = f[q];
     if (fq === Infinity) continue;
     const hq = fq + w * q * q;
-    if (h < 0) {
-      h = 0;
-      apexes[0] = q;
-      boundaries[0] = -Infinity;
-      boundaries[1] = Infinity;
-      continue;
-    }
-    let p = apexes[h];
-    let x = (hq - (f[p] + w * p * p)) / (2 * w * (q - p));
-    // boundaries[0] is -Infinity, so this stops at the first parabola at the latest
+    let x = (hq - heights[h]) / (twoW * (q - apexes[h]));
+    // boundaries[0] is -∞, so this stops at the first parabola at the latest
     while (x <= boundaries[h]) {
       h--;
-      p = apexes[h];
-      x = (hq - (f[p] + w * p * p)) / (2 * w * (q - p));
+      x = (hq - heights[h]) / (twoW * (q - apexes[h]));
     }
     h++;
     apexes[h] = q;
+    heights[h] = hq;
     boundaries[h] = x;
-    boundaries[h + 1] = Infinity;
   }
+  boundaries[h + 1] = Infinity;
   return h + 1;
 }

@@ -7,6 +7,7 @@ export class Workspace {
   private readonly float64 = new Map<string, Float64Array>();
   private readonly uint8 = new Map<string, Uint8Array>();
   private readonly int32 = new Map<string, Int32Array>();
+  private readonly uint16 = new Map<string, Uint16Array>();
 
   /** A Float64Array of at least `length` elements; contents are unspecified. */
   f64(name: string, length: number): Float64Array {
@@ -18,6 +19,11 @@ export class Workspace {
     return grow(this.uint8, name, length, (n) => new Uint8Array(n));
   }
 
+  /** A Uint16Array of at least `length` elements; contents are unspecified. */
+  u16(name: string, length: number): Uint16Array {
+    return grow(this.uint16, name, length, (n) => new Uint16Array(n));
+  }
+
   /** An Int32Array of at least `length` elements; contents are unspecified. */
   i32(name: string, length: number): Int32Array {
     return grow(this.int32, name, length, (n) => new Int32Array(n));
@@ -26,7 +32,7 @@ export class Workspace {
   /** Bytes currently held, for benchmarks. */
   get bytes(): number {
     let total = 0;
-    for (const map of [this.float64, this.uint8, this.int32])
+    for (const map of [this.float64, this.uint8, this.uint16, this.int32])
       for (const array of map.values()) total += array.byteLength;
     return total;
   }

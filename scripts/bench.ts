@@ -1,0 +1,153 @@
+/**
+ * Benchmarks. `npm run bench -- metrics [--json]` times the full metric set in-process on the
+ * 512x512x120 case of the shared test data and on a synthetic 2000 cc lung-like pair: median, minimum and
+ * maximum of 7 runs after 2 warm-up runs, single thread, file reading timed separately.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeMetrics } from '../src/lib/core/metrics/metric-set';
+import { Workspace } from '../src/lib/core/metrics/workspace';
+import { axisAlignedAffine, type Mask, type Vec3 } from '../src/lib/core/volume/volume';
+import { readMaskPair } from '../src/lib/server/io/nifti-file';
+
+interface BenchRow {
+  case: string;
+  voxels: number;
+  reference_cc: number;
+  test_cc: number;
+  read_ms: number | null;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  peak_rss_mb: number;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const sharedMetrics = path.resolve(root, '../shared/testdata/metrics');
+
+/** A filled ellipsoid with semi-axes in mm, centred at `centreMm` (grid coordinates in mm). */
+function ellipsoid(dims: Vec3, spacingMm: Vec3, centreMm: Vec3, semiAxesMm: Vec3): Mask {
+  const [nx, ny, nz] = dims;
+  const data = new Uint8Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++) {
+    const z = (k * spacingMm[2] - centreMm[2]) / semiAxesMm[2];
+    for (let j = 0; j < ny; j++) {
+      const y = (j * spacingMm[1] - centreMm[1]) / semiAxesMm[1];
+      const base = nx * (j + ny * k);
+      for (let i = 0; i < nx; i++) {
+        const x = (i * spacingMm[0] - centreMm[0]) / semiAxesMm[0];
+        if (x * x + y * y + z * z <= 1) data[base + i] = 1;
+      }
+    }
+  }
+  return { data, dims, spacingMm, affineIjkToLps: axisAlignedAffine(spacingMm) };
+}
+
+function lungPair(): { reference: Mask; test: Mask } {
+  const dims: Vec3 = [512, 512, 120];
+  const spacingMm: Vec3 = [0.98, 0.98, 2.5];
+  // 4/3·π·60·80·100 mm³ ≈ 2011 cc; the test is 3% wider, 4% shorter and 2.9 mm off-centre
+  const reference = ellipsoid(dims, spacingMm, [250, 250, 150], [60, 80, 100]);
+  const test = ellipsoid(dims, spacingMm, [252, 248.5, 151], [62, 78, 96]);
+  return { reference, test };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function timeCase(name: string, reference: Mask, test: Mask, readMs: number | null): BenchRow {
+  const workspace = new Workspace();
+  for (let n = 0; n < 2; n++) computeMetrics(reference, test, {}, workspace);
+  const times: number[] = [];
+  let result = computeMetrics(reference, test, {}, workspace);
+  for (let n = 0; n < 7; n++) {
+    const started = performance.now();
+    result = computeMetrics(reference, test, {}, workspace);
+    times.push(performance.now() - started);
+  }
+  return {
+    case: name,
+    voxels: reference.data.length,
+    reference_cc: Math.round(result.volumeReferenceCc * 10) / 10,
+    test_cc: Math.round(result.volumeTestCc * 10) / 10,
+    read_ms: readMs === null ? null : Math.round(readMs * 10) / 10,
+    median_ms: Math.round(median(times) * 10) / 10,
+    min_ms: Math.round(Math.min(...times) * 10) / 10,
+    max_ms: Math.round(Math.max(...times) * 10) / 10,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+async function benchMetrics(json: boolean): Promise<void> {
+  const rows: BenchRow[] = [];
+  const caseName = 'c11_breast_large_512';
+  const caseDir = path.join(sharedMetrics, caseName);
+  if (existsSync(caseDir)) {
+    const started = performance.now();
+    const { reference, candidate } = await readMaskPair(
+      path.join(caseDir, 'ref.nii.gz'),
+      path.join(caseDir, 'test.nii.gz'),
+    );
+    rows.push(timeCase(caseName, reference, candidate, performance.now() - started));
+  } else if (!json) {
+    process.stdout.write(`(skipping ${caseName}: ${caseDir} not found)\n`);
+  }
+  const lung = lungPair();
+  rows.push(timeCase('lung2000', lung.reference, lung.test, null));
+
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        rows.map(({ case: name, voxels, median_ms, min_ms, max_ms, peak_rss_mb }) => ({
+          case: name,
+          voxels,
+          median_ms,
+          min_ms,
+          max_ms,
+          peak_rss_mb,
+        })),
+      )}\n`,
+    );
+    return;
+  }
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  process.stdout.write(
+    `Full metric set, single thread, median of 7 after 2 warm-ups; Node ${process.version}, ${cpu}, ${os.cpus().length} cores\n\n`,
+  );
+  const header = [
+    'case',
+    'voxels',
+    'ref cc',
+    'test cc',
+    'read ms',
+    'median ms',
+    'min ms',
+    'max ms',
+    'peak RSS MB',
+  ];
+  const lines = rows.map((r) => [
+    r.case,
+    String(r.voxels),
+    String(r.reference_cc),
+    String(r.test_cc),
+    r.read_ms === null ? '-' : String(r.read_ms),
+    String(r.median_ms),
+    String(r.min_ms),
+    String(r.max_ms),
+    String(r.peak_rss_mb),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
+  const format = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c])).join('  ');
+  process.stdout.write(`${format(header)}\n${lines.map(format).join('\n')}\n`);
+}
+
+const [suite = 'metrics', ...flags] = process.argv.slice(2);
+if (suite !== 'metrics') {
+  process.stderr.write(`bench: unknown suite "${suite}"; available: metrics\n`);
+  process.exit(2);
+}
+await benchMetrics(flags.includes('--json'));
