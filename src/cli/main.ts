@@ -3,6 +3,7 @@ import { errorMessage, isAppError } from '../lib/core/errors';
 import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
+import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
 import { registerWorker } from './commands/worker';
@@ -20,6 +21,7 @@ export function createProgram(): Command {
   registerServe(program);
   registerWorker(program);
   registerMigrate(program);
+  registerMetrics(program);
   registerDemo(program);
   return program;
 }
