@@ -287,7 +287,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       parameters jsonb not null,
       reference_empty boolean not null,
       test_empty boolean not null,
-      detected boolean not null,
+      -- is the test non-empty where the reference is; null when the reference is empty
+      detected boolean,
       reference_volume_cc double precision not null,
       test_volume_cc double precision not null,
       intersection_volume_cc double precision not null,
@@ -308,9 +309,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       msd_test_to_ref_mm double precision,
       msd_mean_mm double precision,
       assd_mm double precision,
+      surface_area_ref_mm2 double precision not null,
+      surface_area_test_mm2 double precision not null,
       -- {"1": 0.93, "2": 0.98, ...}: tolerance in mm (as written by the engine) to value
       surface_dice jsonb not null default '{}'::jsonb,
-      apl_mm jsonb not null default '{}'::jsonb,
+      apl_pixel_mm jsonb not null default '{}'::jsonb,
+      apl_contour_mm jsonb not null default '{}'::jsonb,
       apl_slices jsonb,
       centroid_shift_mm double precision,
       centroid_shift_lps_mm double precision[],

@@ -117,6 +117,8 @@ describe('schema', () => {
         sensitivity: 0,
         precision: null,
         hd95_mm: Infinity,
+        surface_area_ref_mm2: 3211.9,
+        surface_area_test_mm2: 0,
         surface_dice: { '1': 0, '2': 0 },
       })
       .returning(['hd95_mm', 'precision', 'surface_dice'])

@@ -88,13 +88,10 @@ export function queryDistances(
   const boundaries = workspace.f64('edt.boundaries', maxLine + 1);
   const heights = workspace.f64('edt.heights', maxLine);
   const apexes = workspace.i32('edt.apexes', maxLine);
-  const line = workspace.f64('edt.line', maxLine);
-  // (Δ·s)² per axis, with the sentinel Δ = n (no feature) giving +Infinity: exact, and branch-free
-  const squaresI = squareTable(workspace.f64('edt.squaresI', nx + 1), nx, sx);
-  const squaresJ = squareTable(workspace.f64('edt.squaresJ', ny + 1), ny, sy);
-  // pass 1 output: offset along i to the nearest feature in the row, layout [k][i][j]
-  const offsetI = workspace.u16('edt.offsetI', total);
-  const anyFeature = passAlongI(features, offsetI, nx, ny, nz, workspace.u16('edt.rows', tileWidth * nx));
+  const rows = workspace.f64('edt.rows', tileWidth * maxLine);
+  // pass 1 output: squared distance along i to the nearest feature of the row, layout [k][i][j]
+  const alongJ = workspace.f64('edt.alongJ', total);
+  const anyFeature = passAlongI(features, alongJ, nx, ny, nz, sx, rows);
   const { distancesMm, indices } = result;
 
   if (!anyFeature) {
@@ -114,8 +111,7 @@ export function queryDistances(
         const last = lineStart[lineIndex + 1];
         if (first === last) continue;
         const offset = (k * nx + i) * ny;
-        for (let j = 0; j < ny; j++) line[j] = squaresI[offsetI[offset + j]];
-        const hull = envelope(line, ny, sy, apexes, heights, boundaries);
+        const hull = envelope(alongJ, offset, ny, sy, apexes, heights, boundaries);
         let h = 0;
         for (let m = first; m < last; m++) {
           const n = lineQueries[m];
@@ -127,37 +123,41 @@ export function queryDistances(
           }
           while (boundaries[h + 1] < j) h++;
           const apex = apexes[h];
-          distancesMm[m] = Math.sqrt(line[apex] + squaresJ[j > apex ? j - apex : apex - j]);
+          const step = (j - apex) * sy;
+          distancesMm[m] = Math.sqrt(alongJ[offset + apex] + step * step);
         }
       }
     }
     return result;
   }
 
-  // pass 2 along j, for columns with queries: the offsets (Δi, Δj) of the nearest feature in the plane
-  // k, layout [i][j][k] so that pass 3 reads columns contiguously
-  const squaresK = squareTable(workspace.f64('edt.squaresK', nz + 1), nz, sz);
-  const nearestI = workspace.u16('edt.nearestI', total);
-  const nearestJ = workspace.u16('edt.nearestJ', total);
+  // pass 2 along j, only for columns (i, j) with queries, output layout [i][j][k] for pass 3
+  const alongK = workspace.f64('edt.alongK', total);
   for (let i = 0; i < nx; i++) {
-    for (let k = 0; k < nz; k++) {
-      const offset = (k * nx + i) * ny;
-      for (let j = 0; j < ny; j++) line[j] = squaresI[offsetI[offset + j]];
-      const hull = envelope(line, ny, sy, apexes, heights, boundaries);
-      let h = 0;
+    for (let k0 = 0; k0 < nz; k0 += tileWidth) {
+      const width = Math.min(tileWidth, nz - k0);
+      for (let t = 0; t < width; t++) {
+        const offset = ((k0 + t) * nx + i) * ny;
+        const hull = envelope(alongJ, offset, ny, sy, apexes, heights, boundaries);
+        const row = t * ny;
+        if (hull === 0) {
+          rows.fill(Infinity, row, row + ny);
+          continue;
+        }
+        let h = 0;
+        for (let j = 0; j < ny; j++) {
+          while (boundaries[h + 1] < j) h++;
+          if (lineStart[i + nx * j] === lineStart[i + nx * j + 1]) continue;
+          const apex = apexes[h];
+          const step = (j - apex) * sy;
+          rows[row + j] = alongJ[offset + apex] + step * step;
+        }
+      }
       for (let j = 0; j < ny; j++) {
         const column = i + nx * j;
         if (lineStart[column] === lineStart[column + 1]) continue;
-        const out = (i * ny + j) * nz + k;
-        if (hull === 0) {
-          nearestI[out] = nx;
-          nearestJ[out] = 0;
-          continue;
-        }
-        while (boundaries[h + 1] < j) h++;
-        const apex = apexes[h];
-        nearestI[out] = offsetI[offset + apex];
-        nearestJ[out] = j > apex ? j - apex : apex - j;
+        const out = (i * ny + j) * nz + k0;
+        for (let t = 0; t < width; t++) alongK[out + t] = rows[t * ny + j];
       }
     }
   }
@@ -170,8 +170,7 @@ export function queryDistances(
       const last = lineStart[column + 1];
       if (first === last) continue;
       const offset = (i * ny + j) * nz;
-      for (let k = 0; k < nz; k++) line[k] = squaresI[nearestI[offset + k]] + squaresJ[nearestJ[offset + k]];
-      const hull = envelope(line, nz, sz, apexes, heights, boundaries);
+      const hull = envelope(alongK, offset, nz, sz, apexes, heights, boundaries);
       let h = 0;
       for (let m = first; m < last; m++) {
         const n = lineQueries[m];
@@ -183,34 +182,26 @@ export function queryDistances(
         }
         while (boundaries[h + 1] < k) h++;
         const apex = apexes[h];
-        distancesMm[m] = Math.sqrt(line[apex] + squaresK[k > apex ? k - apex : apex - k]);
+        const step = (k - apex) * sz;
+        distancesMm[m] = Math.sqrt(alongK[offset + apex] + step * step);
       }
     }
   }
   return result;
 }
 
-/** table[Δ] = (Δ·s)², evaluated as scipy does; table[n] = +Infinity marks "no feature". */
-function squareTable(table: Float64Array, n: number, s: number): Float64Array {
-  for (let delta = 0; delta < n; delta++) {
-    const offset = delta * s;
-    table[delta] = offset * offset;
-  }
-  table[n] = Infinity;
-  return table;
-}
-
 /**
- * Pass 1: offset along i to the nearest feature in the same row (nx for rows without one), written in
- * layout [k][i][j], eight rows at a time. Returns whether any feature exists.
+ * Pass 1: squared distance (mm²) along i to the nearest feature in the same row (+Infinity for rows
+ * without one), written in layout [k][i][j], eight rows at a time. Returns whether any feature exists.
  */
 function passAlongI(
   features: Uint8Array,
-  out: Uint16Array,
+  out: Float64Array,
   nx: number,
   ny: number,
   nz: number,
-  rows: Uint16Array,
+  sx: number,
+  rows: Float64Array,
 ): boolean {
   let any = false;
   for (let k = 0; k < nz; k++) {
@@ -222,14 +213,17 @@ function passAlongI(
         let last = -1;
         for (let i = 0; i < nx; i++) {
           if (features[base + i] !== 0) last = i;
-          rows[row + i] = last < 0 ? nx : i - last;
+          rows[row + i] = last < 0 ? Infinity : i - last;
         }
         if (last < 0) continue;
         any = true;
         let next = -1;
         for (let i = nx - 1; i >= 0; i--) {
           if (features[base + i] !== 0) next = i;
-          if (next >= 0 && next - i < rows[row + i]) rows[row + i] = next - i;
+          let steps = rows[row + i];
+          if (next >= 0 && next - i < steps) steps = next - i;
+          const offset = steps * sx;
+          rows[row + i] = offset * offset;
         }
       }
       for (let i = 0; i < nx; i++) {
@@ -248,6 +242,7 @@ function passAlongI(
  */
 function envelope(
   f: Float64Array,
+  offset: number,
   n: number,
   s: number,
   apexes: Int32Array,
@@ -257,14 +252,14 @@ function envelope(
   const w = s * s;
   const twoW = 2 * w;
   let q = 0;
-  while (q < n && f[q] === Infinity) q++;
+  while (q < n && f[offset + q] === Infinity) q++;
   if (q === n) return 0;
   let h = 0;
   apexes[0] = q;
-  heights[0] = f[q] + w * q * q;
+  heights[0] = f[offset + q] + w * q * q;
   boundaries[0] = -Infinity;
   for (q++; q < n; q++) {
-    const fq = f[q];
+    const fq = f[offset + q];
     if (fq === Infinity) continue;
     const hq = fq + w * q * q;
     let x = (hq - heights[h]) / (twoW * (q - apexes[h]));

@@ -250,7 +250,7 @@ export interface MetricTable {
   parameters: Record<string, unknown>;
   reference_empty: boolean;
   test_empty: boolean;
-  detected: boolean;
+  detected: boolean | null;
   reference_volume_cc: number;
   test_volume_cc: number;
   intersection_volume_cc: number;
@@ -271,8 +271,11 @@ export interface MetricTable {
   msd_test_to_ref_mm: number | null;
   msd_mean_mm: number | null;
   assd_mm: number | null;
+  surface_area_ref_mm2: number;
+  surface_area_test_mm2: number;
   surface_dice: Json<ByTolerance>;
-  apl_mm: Json<ByTolerance>;
+  apl_pixel_mm: Json<ByTolerance>;
+  apl_contour_mm: Json<ByTolerance>;
   apl_slices: Record<string, number[]> | null;
   centroid_shift_mm: number | null;
   centroid_shift_lps_mm: number[] | null;
@@ -562,7 +565,7 @@ export const schemaColumns = {
     parameters: false,
     reference_empty: false,
     test_empty: false,
-    detected: false,
+    detected: true,
     reference_volume_cc: false,
     test_volume_cc: false,
     intersection_volume_cc: false,
@@ -583,8 +586,11 @@ export const schemaColumns = {
     msd_test_to_ref_mm: true,
     msd_mean_mm: true,
     assd_mm: true,
+    surface_area_ref_mm2: false,
+    surface_area_test_mm2: false,
     surface_dice: false,
-    apl_mm: false,
+    apl_pixel_mm: false,
+    apl_contour_mm: false,
     apl_slices: true,
     centroid_shift_mm: true,
     centroid_shift_lps_mm: true,
