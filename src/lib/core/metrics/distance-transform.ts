@@ -53,8 +53,6 @@ export function queryDistances(
   const [sx, sy, sz] = spacingMm;
   if (!(sx > 0 && sy > 0 && sz > 0))
     throw new RangeError(`spacing must be positive, got ${spacingMm.join(', ')}`);
-  if (Math.max(nx, ny, nz) > 65535)
-    throw new RangeError(`grid too large: ${nx}x${ny}x${nz} (at most 65535 per axis)`);
 
   // Queries grouped by the line of the last pass: column (i, j) over k, or line (i, k) over j in slices mode.
   const slices = mode === 'slices' || nz === 1;

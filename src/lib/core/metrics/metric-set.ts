@@ -157,14 +157,33 @@ function centroidLps(stats: MaskStats, affine: Float64Array): Vec3 {
   ];
 }
 
-/** Superior (LPS +z) coordinates (mm) of the most caudal and most cranial slice of a mask, at its centroid. */
-function craniocaudalRange(stats: MaskStats, affine: Float64Array): [number, number] {
-  const i = stats.sumI / stats.count;
-  const j = stats.sumJ / stats.count;
-  const at = (k: number) => affine[8] * i + affine[9] * j + affine[10] * k + affine[11];
-  const a = at(stats.kMin);
-  const b = at(stats.kMax);
-  return a < b ? [a, b] : [b, a];
+/**
+ * Lowest and highest superior (LPS +z) coordinate (mm) of the mask's voxel centres. On axial grids the
+ * superior coordinate depends on k alone; otherwise every voxel of the mask's box is visited.
+ */
+function superiorRange(mask: Mask, stats: MaskStats): [number, number] {
+  const a = mask.affineIjkToLps;
+  if (a[8] === 0 && a[9] === 0) {
+    const low = a[10] * stats.kMin + a[11];
+    const high = a[10] * stats.kMax + a[11];
+    return low < high ? [low, high] : [high, low];
+  }
+  const [nx, ny] = mask.dims;
+  const data = mask.data;
+  let low = Infinity;
+  let high = -Infinity;
+  for (let k = stats.kMin; k <= stats.kMax; k++) {
+    for (let j = stats.jMin; j <= stats.jMax; j++) {
+      const row = nx * (j + ny * k);
+      for (let i = stats.iMin; i <= stats.iMax; i++) {
+        if (data[row + i] === 0) continue;
+        const superior = a[8] * i + a[9] * j + a[10] * k + a[11];
+        if (superior < low) low = superior;
+        if (superior > high) high = superior;
+      }
+    }
+  }
+  return [low, high];
 }
 
 function voxelCentreMetrics(
@@ -285,8 +304,8 @@ export function computeMetrics(
     const cRef = centroidLps(scan.reference, affine);
     const cTest = centroidLps(scan.test, affine);
     centroidShiftLpsMm = [cTest[0] - cRef[0], cTest[1] - cRef[1], cTest[2] - cRef[2]];
-    const [refCaudal, refCranial] = craniocaudalRange(scan.reference, affine);
-    const [testCaudal, testCranial] = craniocaudalRange(scan.test, affine);
+    const [refCaudal, refCranial] = superiorRange(reference, scan.reference);
+    const [testCaudal, testCranial] = superiorRange(test, scan.test);
     cranialExtentErrorMm = testCranial - refCranial;
     caudalExtentErrorMm = refCaudal - testCaudal;
   }
