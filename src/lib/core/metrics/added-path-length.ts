@@ -137,8 +137,10 @@ export function addedPathLength(
   }
 
   const query = emptyQueryDistances();
+  // only "farther than τ" matters: distances beyond the largest τ need no exact value
+  const thresholds = { mode: 'slices' as const, maxDistanceMm: Math.max(0, ...tolerancesMm) };
   // pixel model: in-plane distances from reference boundary pixels to test boundary pixels
-  queryDistances(testPixels, refPixels, [boxNx, boxNy, boxNz], [si, sj, 1], workspace, query, 'slices');
+  queryDistances(testPixels, refPixels, [boxNx, boxNy, boxNz], [si, sj, 1], workspace, query, thresholds);
   const addedBySlice = tolerancesMm.map(() => new Int32Array(boxNz));
   for (let m = 0; m < query.count; m++) {
     const d = query.distancesMm[m];
@@ -167,7 +169,7 @@ export function addedPathLength(
     [si, sj, 1],
     workspace,
     query,
-    'slices',
+    thresholds,
   );
   const lengthOfCode = contourLengthTable(si, sj);
   for (let m = 0; m < query.count; m++) {

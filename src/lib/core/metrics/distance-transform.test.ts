@@ -99,9 +99,18 @@ const spacings: Vec3[] = [
 ];
 
 describe('queryDistances against brute force', () => {
-  it.each(['volume', 'slices'] as DistanceMode[])(
-    '%s mode: matches the brute-force minimum bit for bit on random sparse grids (ties within rounding excepted)',
-    (mode) => {
+  // search radius 0 sends every query that is not itself a feature to the separable transform; 1.5 mm
+  // mixes local search and transform; the default searches farther than these grids reach
+  it.each([
+    ['volume', 0],
+    ['volume', 1.5],
+    ['volume', undefined],
+    ['slices', 0],
+    ['slices', 1.5],
+    ['slices', undefined],
+  ] as Array<[DistanceMode, number | undefined]>)(
+    '%s mode, search radius %s mm: matches the brute-force minimum bit for bit on random sparse grids (ties within rounding excepted)',
+    (mode, searchRadiusMm) => {
       const random = mulberry32(mode === 'volume' ? 20240611 : 20240612);
       const workspace = new Workspace();
       const result = emptyResult();
@@ -119,7 +128,7 @@ describe('queryDistances against brute force', () => {
         const total = dims[0] * dims[1] * dims[2];
         const features = randomSparse(random, total, [0.01, 0.05, 0.2, 0.6][trial % 4]);
         const queries = randomSparse(random, total, 0.3 + 0.6 * random());
-        queryDistances(features, queries, dims, spacing, workspace, result, mode);
+        queryDistances(features, queries, dims, spacing, workspace, result, { mode, searchRadiusMm });
 
         const order = queryIndices(queries);
         expect(result.count).toBe(order.length);
@@ -179,15 +188,9 @@ describe('queryDistances against brute force', () => {
     queries[2 + 3 * (2 + 3 * 0)] = 1; // (2, 2, 0): the in-plane (0, 0, 0)
     queries[2 + 3 * (2 + 3 * 2)] = 1; // on a feature
     const spacing: Vec3 = [0.5, 0.8, 2.5];
-    const slices = queryDistances(
-      features,
-      queries,
-      dims,
-      spacing,
-      new Workspace(),
-      emptyQueryDistances(),
-      'slices',
-    );
+    const slices = queryDistances(features, queries, dims, spacing, new Workspace(), emptyQueryDistances(), {
+      mode: 'slices',
+    });
     expect(byIndex(slices)).toEqual(
       new Map([
         [9, Infinity],
@@ -226,7 +229,7 @@ describe('queryDistances against brute force', () => {
         [0.7, 1.1, 3],
         new Workspace(),
         emptyQueryDistances(),
-        'slices',
+        { mode: 'slices' },
       );
       expect(byIndex(a)).toEqual(byIndex(b));
     }

@@ -43,7 +43,7 @@ function emptyStats(): MaskStats {
 
 /**
  * One pass over two binary masks of the same grid: voxel counts, intersection, index sums and bounding
- * boxes. Runs of eight zero voxels in both masks are skipped with two 32-bit reads, so the cost is close
+ * boxes. Runs of sixteen zero voxels in both masks are skipped with eight 32-bit reads, so the cost is close
  * to streaming the two arrays once.
  */
 export function scanPair(reference: Mask, test: Mask): PairScan {
@@ -71,14 +71,24 @@ export function scanPair(reference: Mask, test: Mask): PairScan {
       let tLast = -1;
       let n = rowStart;
       while (n < rowEnd) {
-        if (r32 !== null && t32 !== null && (n & 7) === 0 && n + 8 <= rowEnd) {
+        if (r32 !== null && t32 !== null && (n & 15) === 0 && n + 16 <= rowEnd) {
           const w = n >> 2;
-          if ((r32[w] | r32[w + 1] | t32[w] | t32[w + 1]) === 0) {
-            n += 8;
+          if (
+            (r32[w] |
+              r32[w + 1] |
+              r32[w + 2] |
+              r32[w + 3] |
+              t32[w] |
+              t32[w + 1] |
+              t32[w + 2] |
+              t32[w + 3]) ===
+            0
+          ) {
+            n += 16;
             continue;
           }
         }
-        const end = Math.min(rowEnd, (n & ~7) + 8);
+        const end = Math.min(rowEnd, (n & ~15) + 16);
         for (; n < end; n++) {
           const rv = r[n];
           const tv = t[n];
