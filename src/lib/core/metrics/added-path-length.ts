@@ -1,7 +1,7 @@
 import type { Mask } from '../volume/volume';
-import { emptyQueryDistances, queryDistances } from './distance-transform';
+import { emptyQueryDistances, pointDistances, type PointSet } from './distance-transform';
 import type { VoxelBox } from './mask-scan';
-import { sliceCornerCodes } from './surface-distance';
+import type { CornerGrid } from './surface-distance';
 import type { Workspace } from './workspace';
 
 /** Added path length per tolerance, in two boundary models, summed over axial slices (the k axis). */
@@ -38,38 +38,70 @@ export function contourLengthTable(si: number, sj: number): Float64Array {
   return table;
 }
 
-/** Boundary pixels of slice k within the box: inside, with a 4-neighbour outside the mask or the image. */
-function boundaryPixels(mask: Mask, box: VoxelBox, k: number, out: Uint8Array): number {
+/** Appends index to a growing list held in the workspace under `name`; returns the (possibly new) list. */
+function append(
+  workspace: Workspace,
+  name: string,
+  list: Int32Array,
+  count: number,
+  index: number,
+): Int32Array {
+  if (count === list.length) {
+    const grown = workspace.i32(name, count * 2);
+    grown.set(list.subarray(0, count));
+    list = grown;
+  }
+  list[count] = index;
+  return list;
+}
+
+/**
+ * Boundary pixels of every slice of the box: inside, with a 4-neighbour outside the mask or the image.
+ * Flags over the box grid [boxNx, boxNy, boxNz] and their indices in ascending order.
+ */
+function boundaryPixels(mask: Mask, box: VoxelBox, workspace: Workspace, name: string): PointSet {
   const [nx, ny] = mask.dims;
   const data = mask.data;
-  const boxNx = box.iMax - box.iMin + 1;
-  const boxNy = box.jMax - box.jMin + 1;
+  const total = (box.iMax - box.iMin + 1) * (box.jMax - box.jMin + 1) * (box.kMax - box.kMin + 1);
+  const flags = workspace.u8(`${name}.flags`, total);
+  let indices = workspace.i32(`${name}.indices`, Math.min(total, 1 << 14));
   let count = 0;
-  for (let bj = 0; bj < boxNy; bj++) {
-    const j = box.jMin + bj;
-    const row = nx * (j + ny * k);
-    for (let bi = 0; bi < boxNx; bi++) {
-      const i = box.iMin + bi;
-      const n = row + i;
-      let boundary = 0;
-      if (data[n] !== 0) {
-        boundary =
-          i === 0 ||
-          i === nx - 1 ||
-          j === 0 ||
-          j === ny - 1 ||
-          data[n - 1] === 0 ||
-          data[n + 1] === 0 ||
-          data[n - nx] === 0 ||
-          data[n + nx] === 0
-            ? 1
-            : 0;
+  let m = 0;
+  for (let k = box.kMin; k <= box.kMax; k++) {
+    for (let j = box.jMin; j <= box.jMax; j++) {
+      const row = nx * (j + ny * k);
+      for (let i = box.iMin; i <= box.iMax; i++, m++) {
+        const n = row + i;
+        const boundary =
+          data[n] !== 0 &&
+          (i === 0 ||
+            i === nx - 1 ||
+            j === 0 ||
+            j === ny - 1 ||
+            data[n - 1] === 0 ||
+            data[n + 1] === 0 ||
+            data[n - nx] === 0 ||
+            data[n + nx] === 0);
+        flags[m] = boundary ? 1 : 0;
+        if (boundary) indices = append(workspace, `${name}.indices`, indices, count++, m);
       }
-      out[bj * boxNx + bi] = boundary;
-      count += boundary;
     }
   }
-  return count;
+  return { flags, indices, count };
+}
+
+/** Corners of each slice whose in-plane code is mixed (neither 0 nor 15): the marching-squares contour. */
+function contourCorners(sliceCodes: Uint8Array, total: number, workspace: Workspace, name: string): PointSet {
+  const flags = workspace.u8(`${name}.flags`, total);
+  let indices = workspace.i32(`${name}.indices`, Math.min(total, 1 << 14));
+  let count = 0;
+  for (let c = 0; c < total; c++) {
+    const code = sliceCodes[c];
+    const contour = code !== 0 && code !== 15;
+    flags[c] = contour ? 1 : 0;
+    if (contour) indices = append(workspace, `${name}.indices`, indices, count++, c);
+  }
+  return { flags, indices, count };
 }
 
 /**
@@ -80,18 +112,21 @@ function boundaryPixels(mask: Mask, box: VoxelBox, k: number, out: Uint8Array): 
  * Contour model: DeepMind's 2-D contour elements (marching squares at pixel corners, exact segment
  * lengths) of the reference farther than τ from the test's contour corners. d = τ is not added; where
  * the test is empty on a slice, the whole reference boundary of that slice is added. `box` is the union
- * bounding box of both masks. Throws RangeError for a negative or non-finite tolerance.
+ * bounding box of both masks and `grids` their corner grids over it (null when both are empty). Throws
+ * RangeError for a negative or non-finite tolerance.
  */
 export function addedPathLength(
   reference: Mask,
   test: Mask,
   box: VoxelBox,
+  grids: { reference: CornerGrid; test: CornerGrid } | null,
   tolerancesMm: readonly number[],
   workspace: Workspace,
 ): AddedPathLength {
   for (const tolerance of tolerancesMm) {
-    if (!(tolerance >= 0 && Number.isFinite(tolerance)))
+    if (!(tolerance >= 0 && Number.isFinite(tolerance))) {
       throw new RangeError(`APL tolerance must be >= 0 mm, got ${tolerance}`);
+    }
   }
   const [si, sj] = reference.spacingMm;
   const pixelLengthMm = (si + sj) / 2;
@@ -108,39 +143,22 @@ export function addedPathLength(
     referenceSlices: 0,
     pixelLengthMm,
   };
-  if (box.count === 0) return result;
+  if (box.count === 0 || grids === null) return result;
 
   const boxNx = box.iMax - box.iMin + 1;
   const boxNy = box.jMax - box.jMin + 1;
   const boxNz = box.kMax - box.kMin + 1;
   const pixels = boxNx * boxNy;
-  const cornerPlane = (boxNx + 1) * (boxNy + 1);
-  const refPixels = workspace.u8('apl.refPixels', pixels * boxNz);
-  const testPixels = workspace.u8('apl.testPixels', pixels * boxNz);
-  const refCodes = workspace.u8('apl.refCodes', cornerPlane * boxNz);
-  const testCodes = workspace.u8('apl.testCodes', cornerPlane * boxNz);
-  const refCorners = workspace.u8('apl.refCorners', cornerPlane * boxNz);
-  const testCorners = workspace.u8('apl.testCorners', cornerPlane * boxNz);
-  const refBoundaryBySlice = new Int32Array(boxNz);
-
-  for (let bk = 0; bk < boxNz; bk++) {
-    const k = box.kMin + bk;
-    refBoundaryBySlice[bk] = boundaryPixels(reference, box, k, refPixels.subarray(bk * pixels));
-    boundaryPixels(test, box, k, testPixels.subarray(bk * pixels));
-    const codesAt = bk * cornerPlane;
-    sliceCornerCodes(reference, box, k, refCodes.subarray(codesAt));
-    sliceCornerCodes(test, box, k, testCodes.subarray(codesAt));
-    for (let c = codesAt; c < codesAt + cornerPlane; c++) {
-      refCorners[c] = refCodes[c] !== 0 && refCodes[c] !== 15 ? 1 : 0;
-      testCorners[c] = testCodes[c] !== 0 && testCodes[c] !== 15 ? 1 : 0;
-    }
-  }
-
-  const query = emptyQueryDistances();
   // only "farther than τ" matters: distances beyond the largest τ need no exact value
   const thresholds = { mode: 'slices' as const, maxDistanceMm: Math.max(0, ...tolerancesMm) };
+  const query = emptyQueryDistances();
+
   // pixel model: in-plane distances from reference boundary pixels to test boundary pixels
-  queryDistances(testPixels, refPixels, [boxNx, boxNy, boxNz], [si, sj, 1], workspace, query, thresholds);
+  const refPixels = boundaryPixels(reference, box, workspace, 'apl.refPixels');
+  const testPixels = boundaryPixels(test, box, workspace, 'apl.testPixels');
+  const boundaryBySlice = new Int32Array(boxNz);
+  for (let m = 0; m < refPixels.count; m++) boundaryBySlice[Math.floor(refPixels.indices[m] / pixels)]++;
+  pointDistances(testPixels, refPixels, [boxNx, boxNy, boxNz], [si, sj, 1], workspace, query, thresholds);
   const addedBySlice = tolerancesMm.map(() => new Int32Array(boxNz));
   for (let m = 0; m < query.count; m++) {
     const d = query.distancesMm[m];
@@ -148,9 +166,9 @@ export function addedPathLength(
     for (let t = 0; t < taus; t++) if (d > tolerancesMm[t]) addedBySlice[t][bk]++;
   }
   for (let bk = 0; bk < boxNz; bk++) {
-    if (refBoundaryBySlice[bk] === 0) continue;
+    if (boundaryBySlice[bk] === 0) continue;
     result.referenceSlices++;
-    result.referenceBoundaryPixelLengthMm += refBoundaryBySlice[bk] * pixelLengthMm;
+    result.referenceBoundaryPixelLengthMm += boundaryBySlice[bk] * pixelLengthMm;
     for (let t = 0; t < taus; t++) {
       const added = addedBySlice[t][bk];
       if (added === 0) continue;
@@ -162,7 +180,11 @@ export function addedPathLength(
   }
 
   // contour model: marching-squares contour elements of the reference farther than τ from the test's
-  queryDistances(
+  const cornerTotal = (boxNx + 1) * (boxNy + 1) * boxNz;
+  const refCodes = grids.reference.sliceCodes;
+  const refCorners = contourCorners(refCodes, cornerTotal, workspace, 'apl.refCorners');
+  const testCorners = contourCorners(grids.test.sliceCodes, cornerTotal, workspace, 'apl.testCorners');
+  pointDistances(
     testCorners,
     refCorners,
     [boxNx + 1, boxNy + 1, boxNz],

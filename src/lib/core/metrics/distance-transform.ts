@@ -9,6 +9,33 @@ export interface QueryDistances {
   indices: Int32Array;
 }
 
+/** Points on a grid: a flag per grid point and the flagged linear indices in ascending order. */
+export interface PointSet {
+  flags: Uint8Array;
+  indices: Int32Array;
+  count: number;
+}
+
+export function emptyPointSet(): PointSet {
+  return { flags: new Uint8Array(0), indices: new Int32Array(0), count: 0 };
+}
+
+/** The point set of a flag array (first `total` entries), reusing `target`'s buffers when large enough. */
+export function pointSetFromFlags(
+  flags: Uint8Array,
+  total: number,
+  target: PointSet = emptyPointSet(),
+): PointSet {
+  let count = 0;
+  for (let n = 0; n < total; n++) count += flags[n] !== 0 ? 1 : 0;
+  if (target.indices.length < count) target.indices = new Int32Array(count);
+  let m = 0;
+  for (let n = 0; n < total; n++) if (flags[n] !== 0) target.indices[m++] = n;
+  target.flags = flags;
+  target.count = count;
+  return target;
+}
+
 /**
  * 'volume': distances in 3-D. 'slices': each k-slice on its own (in-plane distances, features of other
  * slices ignored), as for added path length.
@@ -62,6 +89,28 @@ export function queryDistances(
   result: QueryDistances,
   options: DistanceOptions = {},
 ): QueryDistances {
+  const total = dims[0] * dims[1] * dims[2];
+  return pointDistances(
+    pointSetFromFlags(features, total),
+    pointSetFromFlags(queries, total),
+    dims,
+    spacingMm,
+    workspace,
+    result,
+    options,
+  );
+}
+
+/** queryDistances for point sets whose index lists the caller already has (no scan of the grid). */
+export function pointDistances(
+  features: PointSet,
+  queries: PointSet,
+  dims: Vec3,
+  spacingMm: Vec3,
+  workspace: Workspace,
+  result: QueryDistances,
+  options: DistanceOptions = {},
+): QueryDistances {
   const [nx, ny, nz] = dims;
   const plane = nx * ny;
   const total = plane * nz;
@@ -76,24 +125,19 @@ export function queryDistances(
     throw new RangeError(`distance limits must be >= 0 mm, got ${maxDistanceMm} and ${searchRadiusMm}`);
   }
 
-  let queryCount = 0;
-  let featureCount = 0;
-  for (let n = 0; n < total; n++) {
-    queryCount += queries[n];
-    featureCount += features[n];
-  }
+  const queryCount = queries.count;
+  const queryIndices = queries.indices;
+  const featureFlags = features.flags;
   if (result.distancesMm.length < queryCount)
     result.distancesMm = new Float64Array(Math.ceil(queryCount * 1.25));
   if (result.indices.length < queryCount) result.indices = new Int32Array(Math.ceil(queryCount * 1.25));
   result.count = queryCount;
   if (queryCount === 0) return result;
   const { distancesMm, indices } = result;
-  if (featureCount === 0) {
-    let m = 0;
-    for (let n = 0; n < total; n++) {
-      if (queries[n] === 0) continue;
+  if (features.count === 0) {
+    for (let m = 0; m < queryCount; m++) {
       distancesMm[m] = Infinity;
-      indices[m++] = n;
+      indices[m] = queryIndices[m];
     }
     return result;
   }
@@ -112,8 +156,8 @@ export function queryDistances(
   let previousJ = 0;
   let previousK = 0;
   let previousDistance = 0;
-  for (let n = 0; n < total; n++) {
-    if (queries[n] === 0) continue;
+  for (let q = 0; q < queryCount; q++) {
+    const n = queryIndices[q];
     if (pending !== null && pendingCount > missLimit) {
       // too many far queries: the transform answers the rest
       pending[n] = 1;
@@ -138,7 +182,7 @@ export function queryDistances(
     let found = -1;
     if (i >= ri && i + ri < nx && j >= rj && j + rj < ny && k >= rk && k + rk < nz) {
       for (let o = start; o < offsetCount; o++) {
-        if (features[n + delta[o]] !== 0) {
+        if (featureFlags[n + delta[o]] !== 0) {
           found = o;
           break;
         }
@@ -149,7 +193,7 @@ export function queryDistances(
         const jj = j + dj[o];
         const kk = k + dk[o];
         if (ii < 0 || ii >= nx || jj < 0 || jj >= ny || kk < 0 || kk >= nz) continue;
-        if (features[n + delta[o]] !== 0) {
+        if (featureFlags[n + delta[o]] !== 0) {
           found = o;
           break;
         }
@@ -179,7 +223,7 @@ export function queryDistances(
   if (pending === null) return result;
 
   const far = transformDistances(
-    features,
+    featureFlags,
     pending,
     dims,
     spacingMm,

@@ -2,7 +2,7 @@ import { voxelVolumeMm3, type Mask, type Vec3 } from '../volume/volume';
 import { addedPathLength, type AddedPathLength } from './added-path-length';
 import { scanPair, type MaskStats } from './mask-scan';
 import { linearPercentile, weightedNearestRank } from './quantile';
-import { surfaceDistances, type DirectedDistances } from './surface-distance';
+import { cornerGrid, surfaceDistances, type DirectedDistances } from './surface-distance';
 import { voxelCentreDistances } from './voxel-centre-distance';
 import { Workspace } from './workspace';
 
@@ -273,7 +273,14 @@ export function computeMetrics(
   const testEmpty = nTest === 0;
   const bothEmpty = referenceEmpty && testEmpty;
 
-  const surfaces = surfaceDistances(reference, test, scan.union, workspace);
+  const grids =
+    scan.union.count === 0
+      ? null
+      : {
+          reference: cornerGrid(reference, scan.union, workspace, 'grid.reference'),
+          test: cornerGrid(test, scan.union, workspace, 'grid.test'),
+        };
+  const surfaces = surfaceDistances(grids?.reference ?? null, grids?.test ?? null, spacingMm, workspace);
   const refToTest = surfaces.referenceToTest;
   const testToRef = surfaces.testToReference;
   const directedHd95 = (d: DirectedDistances) =>
@@ -356,7 +363,7 @@ export function computeMetrics(
       tolerancesMm: surfaceDiceTolerancesMm,
       values: within.map((area) => (pooledArea === 0 ? null : area / pooledArea)),
     },
-    apl: addedPathLength(reference, test, scan.union, aplTolerancesMm, workspace),
+    apl: addedPathLength(reference, test, scan.union, grids, aplTolerancesMm, workspace),
     voxelCentre: voxelCentreMetrics(reference, test, scan, surfaceDiceTolerancesMm, workspace),
     centroidShiftMm: centroidShiftLpsMm === null ? null : Math.hypot(...centroidShiftLpsMm),
     centroidShiftLpsMm,

@@ -1,5 +1,10 @@
 import type { Mask, Vec3 } from '../volume/volume';
-import { queryDistances, type QueryDistances } from './distance-transform';
+import {
+  emptyQueryDistances,
+  pointDistances,
+  type PointSet,
+  type QueryDistances,
+} from './distance-transform';
 import type { VoxelBox } from './mask-scan';
 import { surfelAreaTable } from './surfel-area';
 import type { Workspace } from './workspace';
@@ -64,38 +69,59 @@ export function sliceCornerCodes(mask: Mask, box: VoxelBox, k: number, out: Uint
   }
 }
 
+/** One mask's neighbourhood codes on the corner grid of a box ((box + 1) corners per axis). */
+export interface CornerGrid {
+  /** Corner grid dims; corner (ci, cj, ck) lies between voxels box.min + c - 1 and box.min + c. */
+  dims: Vec3;
+  /** DeepMind 2x2x2 code of every corner. */
+  codes: Uint8Array;
+  /** The in-plane 2x2 code of every corner of each voxel slice of the box (marching squares), per slice. */
+  sliceCodes: Uint8Array;
+  /** Corners whose 3-D code is neither 0 nor 255: the surface elements. */
+  surface: PointSet;
+}
+
 /**
- * DeepMind neighbourhood codes of every corner of the box's corner grid ((box + 1) corners per axis,
- * corner (ci, cj, ck) lying between voxels box.min + c - 1 and box.min + c), and the surface flags
- * (code neither 0 nor 255). Returns the number of surface corners.
+ * DeepMind neighbourhood codes of every corner of the box's corner grid, the in-plane codes of every voxel
+ * slice (kept for added path length) and the surface corners. Buffers come from the workspace under
+ * `name`, so a grid is valid until the next call with the same name.
  */
-function cornerCodes(
-  mask: Mask,
-  box: VoxelBox,
-  codes: Uint8Array,
-  surface: Uint8Array,
-  previous: Uint8Array,
-  current: Uint8Array,
-): number {
+export function cornerGrid(mask: Mask, box: VoxelBox, workspace: Workspace, name: string): CornerGrid {
   const cornerNx = box.iMax - box.iMin + 2;
   const cornerNy = box.jMax - box.jMin + 2;
-  const cornerNz = box.kMax - box.kMin + 2;
+  const boxNz = box.kMax - box.kMin + 1;
+  const cornerNz = boxNz + 1;
   const plane = cornerNx * cornerNy;
-  let surfaceCount = 0;
-  previous.fill(0, 0, plane);
+  const total = plane * cornerNz;
+  const codes = workspace.u8(`${name}.codes`, total);
+  const sliceCodes = workspace.u8(`${name}.sliceCodes`, plane * boxNz);
+  const flags = workspace.u8(`${name}.surfaceFlags`, total);
+  let indices = workspace.i32(`${name}.surfaceIndices`, Math.min(total, 1 << 16));
+  let count = 0;
   for (let ck = 0; ck < cornerNz; ck++) {
-    sliceCornerCodes(mask, box, box.kMin + ck, current);
+    if (ck < boxNz) sliceCornerCodes(mask, box, box.kMin + ck, sliceCodes.subarray(ck * plane));
+    const previous = (ck - 1) * plane;
+    const current = ck * plane;
     const base = ck * plane;
     for (let c = 0; c < plane; c++) {
-      const code = combineSlices[(previous[c] << 4) | current[c]];
+      const q0 = ck > 0 ? sliceCodes[previous + c] : 0;
+      const q1 = ck < boxNz ? sliceCodes[current + c] : 0;
+      const code = combineSlices[(q0 << 4) | q1];
       codes[base + c] = code;
-      const isSurface = code !== 0 && code !== 255 ? 1 : 0;
-      surface[base + c] = isSurface;
-      surfaceCount += isSurface;
+      if (code !== 0 && code !== 255) {
+        flags[base + c] = 1;
+        if (count === indices.length) {
+          const grown = workspace.i32(`${name}.surfaceIndices`, count * 2);
+          grown.set(indices.subarray(0, count));
+          indices = grown;
+        }
+        indices[count++] = base + c;
+      } else {
+        flags[base + c] = 0;
+      }
     }
-    previous.set(current.subarray(0, plane));
   }
-  return surfaceCount;
+  return { dims: [cornerNx, cornerNy, cornerNz], codes, sliceCodes, surface: { flags, indices, count } };
 }
 
 function directed(
@@ -126,49 +152,29 @@ const emptyDirected = (): DirectedDistances => ({
  * Nikolov et al. 2018): surface elements sit at voxel corners where the 2x2x2 neighbourhood is mixed,
  * each with the marching-cubes area of its neighbourhood code; each element's distance is the exact
  * Euclidean distance (mm, anisotropic spacing) from its corner to the nearest surface corner of the
- * other mask. Outside the array is background. `box` is the union bounding box of the two masks (empty:
- * both directions have no elements). A mask without surface gives +Infinity distances from the other.
+ * other mask. Outside the array is background. The grids are the two masks' corner grids over their
+ * union bounding box (none: both directions have no elements). A mask without surface gives +Infinity
+ * distances from the other.
  */
 export function surfaceDistances(
-  reference: Mask,
-  test: Mask,
-  box: VoxelBox,
+  reference: CornerGrid | null,
+  test: CornerGrid | null,
+  spacingMm: Vec3,
   workspace: Workspace,
-  previousResult?: SurfaceDistances,
 ): SurfaceDistances {
-  const result: SurfaceDistances = previousResult ?? {
+  const result: SurfaceDistances = {
     referenceToTest: emptyDirected(),
     testToReference: emptyDirected(),
     surfaceAreaReferenceMm2: 0,
     surfaceAreaTestMm2: 0,
   };
-  result.referenceToTest.count = 0;
-  result.testToReference.count = 0;
-  result.surfaceAreaReferenceMm2 = 0;
-  result.surfaceAreaTestMm2 = 0;
-  if (box.count === 0) return result;
-
-  const spacingMm = reference.spacingMm;
-  const cornerDims: Vec3 = [box.iMax - box.iMin + 2, box.jMax - box.jMin + 2, box.kMax - box.kMin + 2];
-  const corners = cornerDims[0] * cornerDims[1] * cornerDims[2];
-  const plane = cornerDims[0] * cornerDims[1];
-  const refCodes = workspace.u8('surface.refCodes', corners);
-  const testCodes = workspace.u8('surface.testCodes', corners);
-  const refSurface = workspace.u8('surface.refSurface', corners);
-  const testSurface = workspace.u8('surface.testSurface', corners);
-  const previous = workspace.u8('surface.previousSlice', plane);
-  const current = workspace.u8('surface.currentSlice', plane);
-  cornerCodes(reference, box, refCodes, refSurface, previous, current);
-  cornerCodes(test, box, testCodes, testSurface, previous, current);
-
+  if (reference === null || test === null) return result;
   const areaOfCode = surfelAreaTable(spacingMm);
-  const query: QueryDistances = { count: 0, distancesMm: new Float64Array(0), indices: new Int32Array(0) };
-  // distances from reference elements: a transform of the test surface, read at reference corners
-  queryDistances(testSurface, refSurface, cornerDims, spacingMm, workspace, query);
-  directed(query, refCodes, areaOfCode, result.referenceToTest);
-  queryDistances(refSurface, testSurface, cornerDims, spacingMm, workspace, query);
-  directed(query, testCodes, areaOfCode, result.testToReference);
-
+  const query = emptyQueryDistances();
+  pointDistances(test.surface, reference.surface, reference.dims, spacingMm, workspace, query);
+  directed(query, reference.codes, areaOfCode, result.referenceToTest);
+  pointDistances(reference.surface, test.surface, reference.dims, spacingMm, workspace, query);
+  directed(query, test.codes, areaOfCode, result.testToReference);
   result.surfaceAreaReferenceMm2 = sum(result.referenceToTest.areasMm2, result.referenceToTest.count);
   result.surfaceAreaTestMm2 = sum(result.testToReference.areasMm2, result.testToReference.count);
   return result;

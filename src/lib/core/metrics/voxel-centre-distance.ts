@@ -1,5 +1,5 @@
 import type { Mask, Vec3 } from '../volume/volume';
-import { queryDistances, type QueryDistances } from './distance-transform';
+import { emptyQueryDistances, pointDistances, type PointSet } from './distance-transform';
 import type { VoxelBox } from './mask-scan';
 import type { Workspace } from './workspace';
 
@@ -11,22 +11,24 @@ export interface VoxelCentreDistances {
 
 /**
  * Surface voxels inside the box: foreground voxels with a face (6-connected) neighbour in the background
- * or outside the array. Writes flags over the box grid and returns their number.
+ * or outside the array. Flags over the box grid and their indices in ascending order.
  */
-function surfaceVoxels(mask: Mask, box: VoxelBox, out: Uint8Array): number {
+function surfaceVoxels(mask: Mask, box: VoxelBox, workspace: Workspace, name: string): PointSet {
   const [nx, ny, nz] = mask.dims;
   const plane = nx * ny;
   const data = mask.data;
+  const total = (box.iMax - box.iMin + 1) * (box.jMax - box.jMin + 1) * (box.kMax - box.kMin + 1);
+  const flags = workspace.u8(`${name}.flags`, total);
+  let indices = workspace.i32(`${name}.indices`, Math.min(total, 1 << 14));
   let count = 0;
   let m = 0;
   for (let k = box.kMin; k <= box.kMax; k++) {
     for (let j = box.jMin; j <= box.jMax; j++) {
       let n = box.iMin + nx * (j + ny * k);
       for (let i = box.iMin; i <= box.iMax; i++, n++, m++) {
-        let surface = 0;
-        if (data[n] !== 0) {
-          surface =
-            i === 0 ||
+        const surface =
+          data[n] !== 0 &&
+          (i === 0 ||
             i === nx - 1 ||
             j === 0 ||
             j === ny - 1 ||
@@ -37,16 +39,19 @@ function surfaceVoxels(mask: Mask, box: VoxelBox, out: Uint8Array): number {
             data[n - nx] === 0 ||
             data[n + nx] === 0 ||
             data[n - plane] === 0 ||
-            data[n + plane] === 0
-              ? 1
-              : 0;
+            data[n + plane] === 0);
+        flags[m] = surface ? 1 : 0;
+        if (!surface) continue;
+        if (count === indices.length) {
+          const grown = workspace.i32(`${name}.indices`, count * 2);
+          grown.set(indices.subarray(0, count));
+          indices = grown;
         }
-        out[m] = surface;
-        count += surface;
+        indices[count++] = m;
       }
     }
   }
-  return count;
+  return { flags, indices, count };
 }
 
 /**
@@ -62,15 +67,12 @@ export function voxelCentreDistances(
 ): VoxelCentreDistances {
   if (box.count === 0) return { referenceToTest: new Float64Array(0), testToReference: new Float64Array(0) };
   const dims: Vec3 = [box.iMax - box.iMin + 1, box.jMax - box.jMin + 1, box.kMax - box.kMin + 1];
-  const voxels = dims[0] * dims[1] * dims[2];
-  const refSurface = workspace.u8('voxelCentre.ref', voxels);
-  const testSurface = workspace.u8('voxelCentre.test', voxels);
-  surfaceVoxels(reference, box, refSurface);
-  surfaceVoxels(test, box, testSurface);
-  const query: QueryDistances = { count: 0, distancesMm: new Float64Array(0), indices: new Int32Array(0) };
-  queryDistances(testSurface, refSurface, dims, reference.spacingMm, workspace, query);
+  const refSurface = surfaceVoxels(reference, box, workspace, 'voxelCentre.reference');
+  const testSurface = surfaceVoxels(test, box, workspace, 'voxelCentre.test');
+  const query = emptyQueryDistances();
+  pointDistances(testSurface, refSurface, dims, reference.spacingMm, workspace, query);
   const referenceToTest = query.distancesMm.slice(0, query.count);
-  queryDistances(refSurface, testSurface, dims, reference.spacingMm, workspace, query);
+  pointDistances(refSurface, testSurface, dims, reference.spacingMm, workspace, query);
   const testToReference = query.distancesMm.slice(0, query.count);
   return { referenceToTest, testToReference };
 }
