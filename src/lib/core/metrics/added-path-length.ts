@@ -38,72 +38,6 @@ export function contourLengthTable(si: number, sj: number): Float64Array {
   return table;
 }
 
-/** Appends index to a growing list held in the workspace under `name`; returns the (possibly new) list. */
-function append(
-  workspace: Workspace,
-  name: string,
-  list: Int32Array,
-  count: number,
-  index: number,
-): Int32Array {
-  if (count === list.length) {
-    const grown = workspace.i32(name, count * 2);
-    grown.set(list.subarray(0, count));
-    list = grown;
-  }
-  list[count] = index;
-  return list;
-}
-
-/**
- * Boundary pixels of every slice of the box: inside, with a 4-neighbour outside the mask or the image.
- * Flags over the box grid [boxNx, boxNy, boxNz] and their indices in ascending order.
- */
-function boundaryPixels(mask: Mask, box: VoxelBox, workspace: Workspace, name: string): PointSet {
-  const [nx, ny] = mask.dims;
-  const data = mask.data;
-  const total = (box.iMax - box.iMin + 1) * (box.jMax - box.jMin + 1) * (box.kMax - box.kMin + 1);
-  const flags = workspace.u8(`${name}.flags`, total);
-  let indices = workspace.i32(`${name}.indices`, Math.min(total, 1 << 14));
-  let count = 0;
-  let m = 0;
-  for (let k = box.kMin; k <= box.kMax; k++) {
-    for (let j = box.jMin; j <= box.jMax; j++) {
-      const row = nx * (j + ny * k);
-      for (let i = box.iMin; i <= box.iMax; i++, m++) {
-        const n = row + i;
-        const boundary =
-          data[n] !== 0 &&
-          (i === 0 ||
-            i === nx - 1 ||
-            j === 0 ||
-            j === ny - 1 ||
-            data[n - 1] === 0 ||
-            data[n + 1] === 0 ||
-            data[n - nx] === 0 ||
-            data[n + nx] === 0);
-        flags[m] = boundary ? 1 : 0;
-        if (boundary) indices = append(workspace, `${name}.indices`, indices, count++, m);
-      }
-    }
-  }
-  return { flags, indices, count };
-}
-
-/** Corners of each slice whose in-plane code is mixed (neither 0 nor 15): the marching-squares contour. */
-function contourCorners(sliceCodes: Uint8Array, total: number, workspace: Workspace, name: string): PointSet {
-  const flags = workspace.u8(`${name}.flags`, total);
-  let indices = workspace.i32(`${name}.indices`, Math.min(total, 1 << 14));
-  let count = 0;
-  for (let c = 0; c < total; c++) {
-    const code = sliceCodes[c];
-    const contour = code !== 0 && code !== 15;
-    flags[c] = contour ? 1 : 0;
-    if (contour) indices = append(workspace, `${name}.indices`, indices, count++, c);
-  }
-  return { flags, indices, count };
-}
-
 /**
  * Added path length (Vaassen et al. 2020): on each axial slice, the part of the reference boundary
  * farther than τ (in-plane, mm) from the test boundary, which a physician would have to draw.
@@ -117,8 +51,8 @@ function contourCorners(sliceCodes: Uint8Array, total: number, workspace: Worksp
  */
 export function addedPathLength(
   reference: Mask,
-  test: Mask,
   box: VoxelBox,
+  boundaries: { reference: PointSet; test: PointSet } | null,
   grids: { reference: CornerGrid; test: CornerGrid } | null,
   tolerancesMm: readonly number[],
   workspace: Workspace,
@@ -143,7 +77,7 @@ export function addedPathLength(
     referenceSlices: 0,
     pixelLengthMm,
   };
-  if (box.count === 0 || grids === null) return result;
+  if (box.count === 0 || grids === null || boundaries === null) return result;
 
   const boxNx = box.iMax - box.iMin + 1;
   const boxNy = box.jMax - box.jMin + 1;
@@ -154,8 +88,8 @@ export function addedPathLength(
   const query = emptyQueryDistances();
 
   // pixel model: in-plane distances from reference boundary pixels to test boundary pixels
-  const refPixels = boundaryPixels(reference, box, workspace, 'apl.refPixels');
-  const testPixels = boundaryPixels(test, box, workspace, 'apl.testPixels');
+  const refPixels = boundaries.reference;
+  const testPixels = boundaries.test;
   const boundaryBySlice = new Int32Array(boxNz);
   for (let m = 0; m < refPixels.count; m++) boundaryBySlice[Math.floor(refPixels.indices[m] / pixels)]++;
   pointDistances(testPixels, refPixels, [boxNx, boxNy, boxNz], [si, sj, 1], workspace, query, thresholds);
@@ -180,13 +114,10 @@ export function addedPathLength(
   }
 
   // contour model: marching-squares contour elements of the reference farther than τ from the test's
-  const cornerTotal = (boxNx + 1) * (boxNy + 1) * boxNz;
   const refCodes = grids.reference.sliceCodes;
-  const refCorners = contourCorners(refCodes, cornerTotal, workspace, 'apl.refCorners');
-  const testCorners = contourCorners(grids.test.sliceCodes, cornerTotal, workspace, 'apl.testCorners');
   pointDistances(
-    testCorners,
-    refCorners,
+    grids.test.contour,
+    grids.reference.contour,
     [boxNx + 1, boxNy + 1, boxNz],
     [si, sj, 1],
     workspace,

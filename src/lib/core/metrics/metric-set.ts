@@ -3,7 +3,8 @@ import { addedPathLength, type AddedPathLength } from './added-path-length';
 import { scanPair, type MaskStats } from './mask-scan';
 import { linearPercentile, weightedNearestRank } from './quantile';
 import { cornerGrid, surfaceDistances, type DirectedDistances } from './surface-distance';
-import { voxelCentreDistances } from './voxel-centre-distance';
+import { voxelCentreDistances, type VoxelCentreDistances } from './voxel-centre-distance';
+import { voxelSurfaces } from './voxel-surface';
 import { Workspace } from './workspace';
 
 /** Version of the metric definitions; stored with every value so numbers stay comparable over time. */
@@ -187,14 +188,9 @@ function superiorRange(mask: Mask, stats: MaskStats): [number, number] {
 }
 
 function voxelCentreMetrics(
-  reference: Mask,
-  test: Mask,
-  scan: ReturnType<typeof scanPair>,
+  { referenceToTest, testToReference }: VoxelCentreDistances,
   tolerancesMm: number[],
-  workspace: Workspace,
-): VoxelCentreMetrics | null {
-  if (scan.reference.count === 0 || scan.test.count === 0) return null;
-  const { referenceToTest, testToReference } = voxelCentreDistances(reference, test, scan.union, workspace);
+): VoxelCentreMetrics {
   const nRef = referenceToTest.length;
   const nTest = testToReference.length;
   const withinCounts = tolerancesMm.map(() => 0);
@@ -280,6 +276,13 @@ export function computeMetrics(
           reference: cornerGrid(reference, scan.union, workspace, 'grid.reference'),
           test: cornerGrid(test, scan.union, workspace, 'grid.test'),
         };
+  const voxels =
+    scan.union.count === 0
+      ? null
+      : {
+          reference: voxelSurfaces(reference, scan.union, workspace, 'voxels.reference'),
+          test: voxelSurfaces(test, scan.union, workspace, 'voxels.test'),
+        };
   const surfaces = surfaceDistances(grids?.reference ?? null, grids?.test ?? null, spacingMm, workspace);
   const refToTest = surfaces.referenceToTest;
   const testToRef = surfaces.testToReference;
@@ -363,8 +366,21 @@ export function computeMetrics(
       tolerancesMm: surfaceDiceTolerancesMm,
       values: within.map((area) => (pooledArea === 0 ? null : area / pooledArea)),
     },
-    apl: addedPathLength(reference, test, scan.union, grids, aplTolerancesMm, workspace),
-    voxelCentre: voxelCentreMetrics(reference, test, scan, surfaceDiceTolerancesMm, workspace),
+    apl: addedPathLength(
+      reference,
+      scan.union,
+      voxels && { reference: voxels.reference.boundary, test: voxels.test.boundary },
+      grids,
+      aplTolerancesMm,
+      workspace,
+    ),
+    voxelCentre:
+      voxels === null || referenceEmpty || testEmpty
+        ? null
+        : voxelCentreMetrics(
+            voxelCentreDistances(voxels.reference, voxels.test, scan.union, spacingMm, workspace),
+            surfaceDiceTolerancesMm,
+          ),
     centroidShiftMm: centroidShiftLpsMm === null ? null : Math.hypot(...centroidShiftLpsMm),
     centroidShiftLpsMm,
     cranialExtentErrorMm,

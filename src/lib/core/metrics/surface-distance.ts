@@ -79,6 +79,8 @@ export interface CornerGrid {
   sliceCodes: Uint8Array;
   /** Corners whose 3-D code is neither 0 nor 255: the surface elements. */
   surface: PointSet;
+  /** Corners of each voxel slice whose in-plane code is neither 0 nor 15: the marching-squares contour. */
+  contour: PointSet;
 }
 
 /**
@@ -98,6 +100,9 @@ export function cornerGrid(mask: Mask, box: VoxelBox, workspace: Workspace, name
   const flags = workspace.u8(`${name}.surfaceFlags`, total);
   let indices = workspace.i32(`${name}.surfaceIndices`, Math.min(total, 1 << 16));
   let count = 0;
+  const contourFlags = workspace.u8(`${name}.contourFlags`, plane * boxNz);
+  let contourIndices = workspace.i32(`${name}.contourIndices`, Math.min(total, 1 << 16));
+  let contourCount = 0;
   for (let ck = 0; ck < cornerNz; ck++) {
     if (ck < boxNz) sliceCornerCodes(mask, box, box.kMin + ck, sliceCodes.subarray(ck * plane));
     const previous = (ck - 1) * plane;
@@ -106,6 +111,19 @@ export function cornerGrid(mask: Mask, box: VoxelBox, workspace: Workspace, name
     for (let c = 0; c < plane; c++) {
       const q0 = ck > 0 ? sliceCodes[previous + c] : 0;
       const q1 = ck < boxNz ? sliceCodes[current + c] : 0;
+      if (ck < boxNz) {
+        if (q1 !== 0 && q1 !== 15) {
+          contourFlags[current + c] = 1;
+          if (contourCount === contourIndices.length) {
+            const grown = workspace.i32(`${name}.contourIndices`, contourCount * 2);
+            grown.set(contourIndices.subarray(0, contourCount));
+            contourIndices = grown;
+          }
+          contourIndices[contourCount++] = current + c;
+        } else {
+          contourFlags[current + c] = 0;
+        }
+      }
       const code = combineSlices[(q0 << 4) | q1];
       codes[base + c] = code;
       if (code !== 0 && code !== 255) {
@@ -121,7 +139,13 @@ export function cornerGrid(mask: Mask, box: VoxelBox, workspace: Workspace, name
       }
     }
   }
-  return { dims: [cornerNx, cornerNy, cornerNz], codes, sliceCodes, surface: { flags, indices, count } };
+  return {
+    dims: [cornerNx, cornerNy, cornerNz],
+    codes,
+    sliceCodes,
+    surface: { flags, indices, count },
+    contour: { flags: contourFlags, indices: contourIndices, count: contourCount },
+  };
 }
 
 function directed(
