@@ -145,6 +145,7 @@ export function pointDistances(
   const offsets = sortedOffsets(workspace, dims, spacingMm, searchRadiusMm, slices);
   const { count: offsetCount, delta, di, dj, dk, squaredMm2 } = offsets;
   const [ri, rj, rk] = offsets.reach;
+  const { beyondI, beyondJ, beyondK } = offsets;
   const missLimit = Math.max(256, Math.floor(queryCount / 50));
   const resolveAllBeyond = maxDistanceMm <= searchRadiusMm;
   let pending: Uint8Array | null = null;
@@ -179,16 +180,22 @@ export function pointDistances(
     previousI = i;
     previousJ = j;
     previousK = k;
+    // offsets before `safe` stay inside the grid whatever their direction: no bounds checks there
+    const borderI = i < nx - 1 - i ? i : nx - 1 - i;
+    const borderJ = j < ny - 1 - j ? j : ny - 1 - j;
+    const borderK = k < nz - 1 - k ? k : nz - 1 - k;
+    let safe = borderI >= ri ? offsetCount : beyondI[borderI];
+    if (borderJ < rj && beyondJ[borderJ] < safe) safe = beyondJ[borderJ];
+    if (borderK < rk && beyondK[borderK] < safe) safe = beyondK[borderK];
     let found = -1;
-    if (i >= ri && i + ri < nx && j >= rj && j + rj < ny && k >= rk && k + rk < nz) {
-      for (let o = start; o < offsetCount; o++) {
-        if (featureFlags[n + delta[o]] !== 0) {
-          found = o;
-          break;
-        }
+    for (let o = start; o < safe; o++) {
+      if (featureFlags[n + delta[o]] !== 0) {
+        found = o;
+        break;
       }
-    } else {
-      for (let o = start; o < offsetCount; o++) {
+    }
+    if (found < 0) {
+      for (let o = start > safe ? start : safe; o < offsetCount; o++) {
         const ii = i + di[o];
         const jj = j + dj[o];
         const kk = k + dk[o];
@@ -273,6 +280,19 @@ interface Offsets {
   squaredMm2: Float64Array;
   /** largest |di|, |dj|, |dk| in the table */
   reach: [number, number, number];
+  /** beyondI[b]: index of the first offset with |di| > b (count if none), for b < reach; same for j, k */
+  beyondI: Int32Array;
+  beyondJ: Int32Array;
+  beyondK: Int32Array;
+}
+
+function firstBeyond(deltas: Int32Array, count: number, reach: number): Int32Array {
+  const first = new Int32Array(reach + 1).fill(count);
+  for (let o = count - 1; o >= 0; o--) {
+    const extent = Math.abs(deltas[o]);
+    for (let b = 0; b < extent && b <= reach; b++) first[b] = o;
+  }
+  return first;
 }
 
 const offsetCache = new WeakMap<Workspace, Offsets>();
@@ -287,7 +307,7 @@ function sortedOffsets(
 ): Offsets {
   const [nx, ny] = dims;
   const [sx, sy, sz] = spacingMm;
-  const key = `${nx},${ny},${sx},${sy},${sz},${radiusMm},${slices}`;
+  const key = `${nx},${ny},${dims[2]},${sx},${sy},${sz},${radiusMm},${slices}`;
   const cached = offsetCache.get(workspace);
   if (cached && cached.key === key) return cached;
   const ri = Math.min(Math.floor(radiusMm / sx), dims[0]);
@@ -317,6 +337,9 @@ function sortedOffsets(
     dk: new Int32Array(count),
     squaredMm2: new Float64Array(count),
     reach: [ri, rj, rk],
+    beyondI: new Int32Array(0),
+    beyondJ: new Int32Array(0),
+    beyondK: new Int32Array(0),
   };
   candidates.forEach(([squared, a, b, c], o) => {
     offsets.squaredMm2[o] = squared;
@@ -325,6 +348,9 @@ function sortedOffsets(
     offsets.dk[o] = c;
     offsets.delta[o] = a + nx * (b + ny * c);
   });
+  offsets.beyondI = firstBeyond(offsets.di, count, ri);
+  offsets.beyondJ = firstBeyond(offsets.dj, count, rj);
+  offsets.beyondK = firstBeyond(offsets.dk, count, rk);
   offsetCache.set(workspace, offsets);
   return offsets;
 }

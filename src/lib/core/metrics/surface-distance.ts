@@ -53,19 +53,31 @@ export function sliceCornerCodes(mask: Mask, box: VoxelBox, k: number, out: Uint
   const sliceBase = nx * ny * k;
   for (let cj = 0; cj < cornerNy; cj++) {
     const j = box.jMin + cj;
+    const outRow = cj * cornerNx;
+    // rows j-1 and j of the box; a missing row (before the first, after the last) is background
     const previousRow = cj >= 1 ? sliceBase + nx * (j - 1) + box.iMin : -1;
     const currentRow = cj < boxNy ? sliceBase + nx * j + box.iMin : -1;
-    const outRow = cj * cornerNx;
     let previousColumn = 0;
-    for (let ci = 0; ci < cornerNx; ci++) {
-      let column = 0;
-      if (ci < boxNx) {
-        if (previousRow >= 0) column = data[previousRow + ci] << 1;
-        if (currentRow >= 0) column |= data[currentRow + ci];
+    if (previousRow >= 0 && currentRow >= 0) {
+      for (let ci = 0; ci < boxNx; ci++) {
+        const column = (data[previousRow + ci] << 1) | data[currentRow + ci];
+        out[outRow + ci] = (previousColumn << 2) | column;
+        previousColumn = column;
       }
-      out[outRow + ci] = (previousColumn << 2) | column;
-      previousColumn = column;
+    } else if (previousRow >= 0) {
+      for (let ci = 0; ci < boxNx; ci++) {
+        const column = data[previousRow + ci] << 1;
+        out[outRow + ci] = (previousColumn << 2) | column;
+        previousColumn = column;
+      }
+    } else {
+      for (let ci = 0; ci < boxNx; ci++) {
+        const column = data[currentRow + ci];
+        out[outRow + ci] = (previousColumn << 2) | column;
+        previousColumn = column;
+      }
     }
+    out[outRow + boxNx] = previousColumn << 2;
   }
 }
 
@@ -73,7 +85,7 @@ export function sliceCornerCodes(mask: Mask, box: VoxelBox, k: number, out: Uint
 export interface CornerGrid {
   /** Corner grid dims; corner (ci, cj, ck) lies between voxels box.min + c - 1 and box.min + c. */
   dims: Vec3;
-  /** DeepMind 2x2x2 code of every corner. */
+  /** DeepMind 2x2x2 code of every surface corner (entries elsewhere are unspecified). */
   codes: Uint8Array;
   /** The in-plane 2x2 code of every corner of each voxel slice of the box (marching squares), per slice. */
   sliceCodes: Uint8Array;
@@ -103,40 +115,36 @@ export function cornerGrid(mask: Mask, box: VoxelBox, workspace: Workspace, name
   const contourFlags = workspace.u8(`${name}.contourFlags`, plane * boxNz);
   let contourIndices = workspace.i32(`${name}.contourIndices`, Math.min(total, 1 << 16));
   let contourCount = 0;
+  flags.fill(0, 0, total);
+  contourFlags.fill(0, 0, plane * boxNz);
   for (let ck = 0; ck < cornerNz; ck++) {
-    if (ck < boxNz) sliceCornerCodes(mask, box, box.kMin + ck, sliceCodes.subarray(ck * plane));
+    const hasPrevious = ck > 0;
+    const hasCurrent = ck < boxNz;
+    if (hasCurrent) sliceCornerCodes(mask, box, box.kMin + ck, sliceCodes.subarray(ck * plane));
     const previous = (ck - 1) * plane;
     const current = ck * plane;
-    const base = ck * plane;
     for (let c = 0; c < plane; c++) {
-      const q0 = ck > 0 ? sliceCodes[previous + c] : 0;
-      const q1 = ck < boxNz ? sliceCodes[current + c] : 0;
-      if (ck < boxNz) {
-        if (q1 !== 0 && q1 !== 15) {
-          contourFlags[current + c] = 1;
-          if (contourCount === contourIndices.length) {
-            const grown = workspace.i32(`${name}.contourIndices`, contourCount * 2);
-            grown.set(contourIndices.subarray(0, contourCount));
-            contourIndices = grown;
-          }
-          contourIndices[contourCount++] = current + c;
-        } else {
-          contourFlags[current + c] = 0;
+      const q0 = hasPrevious ? sliceCodes[previous + c] : 0;
+      const q1 = hasCurrent ? sliceCodes[current + c] : 0;
+      // all outside (code 0) or all inside (code 255): neither surface nor contour
+      if ((q0 | q1) === 0 || (q0 & q1) === 15) continue;
+      if (q1 !== 0 && q1 !== 15) {
+        contourFlags[current + c] = 1;
+        if (contourCount === contourIndices.length) {
+          const grown = workspace.i32(`${name}.contourIndices`, contourCount * 2);
+          grown.set(contourIndices.subarray(0, contourCount));
+          contourIndices = grown;
         }
+        contourIndices[contourCount++] = current + c;
       }
-      const code = combineSlices[(q0 << 4) | q1];
-      codes[base + c] = code;
-      if (code !== 0 && code !== 255) {
-        flags[base + c] = 1;
-        if (count === indices.length) {
-          const grown = workspace.i32(`${name}.surfaceIndices`, count * 2);
-          grown.set(indices.subarray(0, count));
-          indices = grown;
-        }
-        indices[count++] = base + c;
-      } else {
-        flags[base + c] = 0;
+      codes[current + c] = combineSlices[(q0 << 4) | q1];
+      flags[current + c] = 1;
+      if (count === indices.length) {
+        const grown = workspace.i32(`${name}.surfaceIndices`, count * 2);
+        grown.set(indices.subarray(0, count));
+        indices = grown;
       }
+      indices[count++] = current + c;
     }
   }
   return {
