@@ -7,32 +7,14 @@ import {
   type QueryDistances,
 } from './distance-transform';
 import { Workspace } from './workspace';
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../../test/helpers/random';
+import { gridDistance } from '../../../../test/helpers/grid-distance';
 
 const emptyResult = (): QueryDistances => ({
   count: 0,
   distancesMm: new Float64Array(0),
   indices: new Int32Array(0),
 });
-
-/** Candidate distance in the expression order of the transform (and scipy): ((Δi·si)² + (Δj·sj)²) + (Δk·sk)². */
-function distance(di: number, dj: number, dk: number, spacing: Vec3): number {
-  const x = di * spacing[0];
-  const y = dj * spacing[1];
-  const z = dk * spacing[2];
-  return Math.sqrt(x * x + y * y + z * z);
-}
 
 interface BruteForce {
   /** The minimum over all features, +Infinity without features. */
@@ -58,7 +40,7 @@ function bruteForce(
   for (let n = 0; n < features.length; n++) {
     if (features[n] === 0) continue;
     if (slices && Math.floor(n / (nx * ny)) !== qk) continue;
-    const d = distance(
+    const d = gridDistance(
       (n % nx) - qi,
       (Math.floor(n / nx) % ny) - qj,
       Math.floor(n / (nx * ny)) - qk,
@@ -194,7 +176,7 @@ describe('queryDistances against brute force', () => {
     expect(byIndex(slices)).toEqual(
       new Map([
         [9, Infinity],
-        [8, distance(2, 2, 0, spacing)],
+        [8, gridDistance(2, 2, 0, spacing)],
         [26, 0],
       ]),
     );
@@ -202,7 +184,7 @@ describe('queryDistances against brute force', () => {
     expect(byIndex(volume)).toEqual(
       new Map([
         [9, 2.5],
-        [8, distance(2, 2, 0, spacing)],
+        [8, gridDistance(2, 2, 0, spacing)],
         [26, 0],
       ]),
     );
@@ -253,8 +235,8 @@ describe('queryDistances against brute force', () => {
     );
     expect(byIndex(result)).toEqual(
       new Map([
-        [nx - 1, distance(nx - 1, 0, 0, spacing)],
-        [2 * nx - 1, distance(nx - 1, 1, 0, spacing)],
+        [nx - 1, gridDistance(nx - 1, 0, 0, spacing)],
+        [2 * nx - 1, gridDistance(nx - 1, 1, 0, spacing)],
       ]),
     );
   });
@@ -323,7 +305,7 @@ describe('queryDistances against brute force', () => {
     const result = queryDistances(features, queries, dims, [0.5, 0.8, 2.5], new Workspace(), emptyResult());
     expect(result.count).toBe(60);
     for (let m = 0; m < 60; m++) expect(Number.isFinite(result.distancesMm[m])).toBe(true);
-    expect(byIndex(result).get(0)).toBe(distance(2, 3, 4, [0.5, 0.8, 2.5]));
+    expect(byIndex(result).get(0)).toBe(gridDistance(2, 3, 4, [0.5, 0.8, 2.5]));
   });
 
   it('answers count 0 without queries, with or without features', () => {

@@ -409,6 +409,7 @@ function transformDistances(
   const boundaries = workspace.f64('edt.boundaries', maxLine + 1);
   const heights = workspace.f64('edt.heights', maxLine);
   const apexes = workspace.i32('edt.apexes', maxLine);
+  const envelopeBuffers = { apexes, heights, boundaries };
   const rows = workspace.f64('edt.rows', tileWidth * maxLine);
   // pass 1 output: squared distance along i to the nearest feature of the row, layout [k][i][j]
   const alongJ = workspace.f64('edt.alongJ', total);
@@ -431,22 +432,7 @@ function transformDistances(
         const first = lineStart[lineIndex];
         const last = lineStart[lineIndex + 1];
         if (first === last) continue;
-        const offset = (k * nx + i) * ny;
-        const hull = envelope(alongJ, offset, ny, sy, apexes, heights, boundaries);
-        let h = 0;
-        for (let m = first; m < last; m++) {
-          const n = lineQueries[m];
-          const j = Math.floor(n / nx) % ny;
-          indices[m] = n;
-          if (hull === 0) {
-            distancesMm[m] = Infinity;
-            continue;
-          }
-          while (boundaries[h + 1] < j) h++;
-          const apex = apexes[h];
-          const step = (j - apex) * sy;
-          distancesMm[m] = Math.sqrt(alongJ[offset + apex] + step * step);
-        }
+        answerLine(alongJ, (k * nx + i) * ny, ny, sy, nx, lineQueries, first, last, envelopeBuffers, result);
       }
     }
     return result;
@@ -490,25 +476,44 @@ function transformDistances(
       const first = lineStart[column];
       const last = lineStart[column + 1];
       if (first === last) continue;
-      const offset = (i * ny + j) * nz;
-      const hull = envelope(alongK, offset, nz, sz, apexes, heights, boundaries);
-      let h = 0;
-      for (let m = first; m < last; m++) {
-        const n = lineQueries[m];
-        const k = Math.floor(n / plane);
-        indices[m] = n;
-        if (hull === 0) {
-          distancesMm[m] = Infinity;
-          continue;
-        }
-        while (boundaries[h + 1] < k) h++;
-        const apex = apexes[h];
-        const step = (k - apex) * sz;
-        distancesMm[m] = Math.sqrt(alongK[offset + apex] + step * step);
-      }
+      answerLine(alongK, (i * ny + j) * nz, nz, sz, plane, lineQueries, first, last, envelopeBuffers, result);
     }
   }
   return result;
+}
+
+/**
+ * The last pass on one line: its lower envelope evaluated at the line's queries (lineQueries[first..last),
+ * each at position floor(index / stride) mod n along the line), written to the same slots of `result`.
+ */
+function answerLine(
+  values: Float64Array,
+  offset: number,
+  n: number,
+  s: number,
+  stride: number,
+  lineQueries: Int32Array,
+  first: number,
+  last: number,
+  { apexes, heights, boundaries }: { apexes: Int32Array; heights: Float64Array; boundaries: Float64Array },
+  result: QueryDistances,
+): void {
+  const { distancesMm, indices } = result;
+  const hull = envelope(values, offset, n, s, apexes, heights, boundaries);
+  let h = 0;
+  for (let m = first; m < last; m++) {
+    const index = lineQueries[m];
+    const position = Math.floor(index / stride) % n;
+    indices[m] = index;
+    if (hull === 0) {
+      distancesMm[m] = Infinity;
+      continue;
+    }
+    while (boundaries[h + 1] < position) h++;
+    const apex = apexes[h];
+    const step = (position - apex) * s;
+    distancesMm[m] = Math.sqrt(values[offset + apex] + step * step);
+  }
 }
 
 /**

@@ -5,21 +5,11 @@ import { jsonNumber, metricsToJson, toleranceKey } from './metric-json';
 import { computeMetrics, metricDefinitionVersion, type MetricResult } from './metric-set';
 import { surfelAreaTable } from './surfel-area';
 import { Workspace } from './workspace';
+import { mulberry32 } from '../../../../test/helpers/random';
+import { gridDistance } from '../../../../test/helpers/grid-distance';
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Inside = (i: number, j: number, k: number) => boolean;
 
@@ -94,14 +84,6 @@ function at(mask: Mask, i: number, j: number, k: number): number {
   return mask.data[i + nx * (j + ny * k)] !== 0 ? 1 : 0;
 }
 
-/** ((Δi·si)² + (Δj·sj)²) + (Δk·sk)², the expression order of the kernels and of scipy. */
-function distance(di: number, dj: number, dk: number, s: Vec3): number {
-  const x = di * s[0];
-  const y = dj * s[1];
-  const z = dk * s[2];
-  return Math.sqrt(x * x + y * y + z * z);
-}
-
 interface Point {
   i: number;
   j: number;
@@ -113,7 +95,7 @@ function nearest(from: Point[], to: Point[], s: Vec3): number[] {
   return from.map((p) => {
     let min = Infinity;
     for (const q of to) {
-      const d = distance(q.i - p.i, q.j - p.j, q.k - p.k, s);
+      const d = gridDistance(q.i - p.i, q.j - p.j, q.k - p.k, s);
       if (d < min) min = d;
     }
     return min;
@@ -358,7 +340,7 @@ describe('a box shifted by n voxels along one axis (anisotropic 0.5 x 0.8 x 2.5 
     const ref = boxMask([13, 13, 13], aniso, range);
     const test = boxMask([13, 13, 13], aniso, shifted(shifted(shifted(range, 0, 1), 1, 1), 2, 1));
     const r = computeMetrics(ref, test);
-    expect(r.hdMaxMm).toBe(distance(1, 1, 1, aniso));
+    expect(r.hdMaxMm).toBe(gridDistance(1, 1, 1, aniso));
     expect(r.dice).toBe(125 / 216);
   });
 });
@@ -503,14 +485,14 @@ describe('a sphere against a larger concentric sphere', () => {
   const spacing: Vec3 = [0.8, 0.8, 1.5];
   const dims: Vec3 = [31, 31, 17];
   const sphere = (radiusMm: number) =>
-    makeMask(dims, spacing, (i, j, k) => distance(i - 15, j - 15, k - 8, spacing) <= radiusMm);
+    makeMask(dims, spacing, (i, j, k) => gridDistance(i - 15, j - 15, k - 8, spacing) <= radiusMm);
   const small = sphere(5);
   const large = sphere(8.5);
   const taus = Array.from({ length: 25 }, (_, n) => n * 0.25);
   const r = computeMetrics(small, large, { surfaceDiceTolerancesMm: taus });
 
   it('has HD95 within one voxel diagonal of the radius difference', () => {
-    const diagonal = distance(1, 1, 1, spacing);
+    const diagonal = gridDistance(1, 1, 1, spacing);
     expect(Math.abs((r.hd95Mm ?? NaN) - 3.5)).toBeLessThanOrEqual(diagonal);
     expect(Math.abs((r.voxelCentre?.hd95Mm ?? NaN) - 3.5)).toBeLessThanOrEqual(diagonal);
     expect(r.hdMaxMm).toBeGreaterThanOrEqual(r.hd95Mm ?? Infinity);

@@ -131,19 +131,13 @@ export function cornerGrid(mask: Mask, box: VoxelBox, workspace: Workspace, name
       if (q1 !== 0 && q1 !== 15) {
         contourFlags[current + c] = 1;
         if (contourCount === contourIndices.length) {
-          const grown = workspace.i32(`${name}.contourIndices`, contourCount * 2);
-          grown.set(contourIndices.subarray(0, contourCount));
-          contourIndices = grown;
+          contourIndices = workspace.growI32(`${name}.contourIndices`, contourIndices, contourCount);
         }
         contourIndices[contourCount++] = current + c;
       }
       codes[current + c] = combineSlices[(q0 << 4) | q1];
       flags[current + c] = 1;
-      if (count === indices.length) {
-        const grown = workspace.i32(`${name}.surfaceIndices`, count * 2);
-        grown.set(indices.subarray(0, count));
-        indices = grown;
-      }
+      if (count === indices.length) indices = workspace.growI32(`${name}.surfaceIndices`, indices, count);
       indices[count++] = current + c;
     }
   }

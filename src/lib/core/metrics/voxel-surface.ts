@@ -11,12 +11,6 @@ export interface VoxelSurfaces {
   boundary: PointSet;
 }
 
-function grow(workspace: Workspace, name: string, list: Int32Array, count: number): Int32Array {
-  const grown = workspace.i32(name, count * 2);
-  grown.set(list.subarray(0, count));
-  return grown;
-}
-
 /**
  * Surface voxels (for voxel-centre distances) and in-plane boundary pixels (for added path length) of a
  * mask, in one pass over the box. Buffers come from the workspace under `name`.
@@ -58,13 +52,13 @@ export function voxelSurfaces(mask: Mask, box: VoxelBox, workspace: Workspace, n
         surfaceFlags[m] = surface ? 1 : 0;
         if (inPlane) {
           if (boundaryCount === boundaryIndices.length) {
-            boundaryIndices = grow(workspace, `${name}.boundaryIndices`, boundaryIndices, boundaryCount);
+            boundaryIndices = workspace.growI32(`${name}.boundaryIndices`, boundaryIndices, boundaryCount);
           }
           boundaryIndices[boundaryCount++] = m;
         }
         if (surface) {
           if (surfaceCount === surfaceIndices.length) {
-            surfaceIndices = grow(workspace, `${name}.surfaceIndices`, surfaceIndices, surfaceCount);
+            surfaceIndices = workspace.growI32(`${name}.surfaceIndices`, surfaceIndices, surfaceCount);
           }
           surfaceIndices[surfaceCount++] = m;
         }

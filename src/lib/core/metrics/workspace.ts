@@ -29,6 +29,16 @@ export class Workspace {
     return grow(this.int32, name, length, (n) => new Int32Array(n));
   }
 
+  /**
+   * The Int32Array `name` grown to twice `count` entries with its first `count` entries kept, for index
+   * lists whose final length is unknown.
+   */
+  growI32(name: string, list: Int32Array, count: number): Int32Array {
+    const grown = this.i32(name, count * 2);
+    if (grown !== list) grown.set(list.subarray(0, count));
+    return grown;
+  }
+
   /** Bytes currently held, for benchmarks. */
   get bytes(): number {
     let total = 0;
