@@ -11,6 +11,7 @@ import { computeMetrics } from '../src/lib/core/metrics/metric-set';
 import { Workspace } from '../src/lib/core/metrics/workspace';
 import { axisAlignedAffine, type Mask, type Vec3 } from '../src/lib/core/volume/volume';
 import { readMaskPair } from '../src/lib/server/io/nifti-file';
+import { MetricPool } from '../src/lib/server/services/metric-pool';
 
 interface BenchRow {
   case: string;
@@ -82,8 +83,53 @@ function timeCase(name: string, reference: Mask, test: Mask, readMs: number | nu
   };
 }
 
+/**
+ * Whole-case throughput: a case of `pairs.length` structures computed one after another on this thread,
+ * and on a pool of worker threads; reported per structure.
+ */
+async function timeCase8(
+  pairs: Array<{ reference: Mask; test: Mask }>,
+  threads: number,
+): Promise<BenchRow[]> {
+  const perStructure = (times: number[]) => times.map((t) => t / pairs.length);
+  const workspace = new Workspace();
+  const sequential: number[] = [];
+  for (let run = 0; run < 9; run++) {
+    const started = performance.now();
+    for (const { reference, test } of pairs) computeMetrics(reference, test, {}, workspace);
+    if (run >= 2) sequential.push(performance.now() - started);
+  }
+  const pool = new MetricPool(threads);
+  const pooled: number[] = [];
+  try {
+    for (let run = 0; run < 9; run++) {
+      const started = performance.now();
+      await Promise.all(pairs.map(({ reference, test }) => pool.compute(reference, test)));
+      if (run >= 2) pooled.push(performance.now() - started);
+    }
+  } finally {
+    await pool.close();
+  }
+  const row = (name: string, times: number[]): BenchRow => ({
+    case: name,
+    voxels: pairs[0].reference.data.length,
+    reference_cc: NaN,
+    test_cc: NaN,
+    read_ms: null,
+    median_ms: Math.round(median(times) * 10) / 10,
+    min_ms: Math.round(Math.min(...times) * 10) / 10,
+    max_ms: Math.round(Math.max(...times) * 10) / 10,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  });
+  return [
+    row(`case of ${pairs.length} structures, 1 thread, per structure`, perStructure(sequential)),
+    row(`case of ${pairs.length} structures, ${threads} threads, per structure`, perStructure(pooled)),
+  ];
+}
+
 async function benchMetrics(json: boolean): Promise<void> {
   const rows: BenchRow[] = [];
+  const casePairs: Array<{ reference: Mask; test: Mask }> = [];
   const caseName = 'c11_breast_large_512';
   const caseDir = path.join(sharedMetrics, caseName);
   if (existsSync(caseDir)) {
@@ -93,11 +139,15 @@ async function benchMetrics(json: boolean): Promise<void> {
       path.join(caseDir, 'test.nii.gz'),
     );
     rows.push(timeCase(caseName, reference, candidate, performance.now() - started));
+    casePairs.push({ reference, test: candidate });
   } else if (!json) {
     process.stdout.write(`(skipping ${caseName}: ${caseDir} not found)\n`);
   }
   const lung = lungPair();
   rows.push(timeCase('lung2000', lung.reference, lung.test, null));
+  casePairs.push(lung);
+  // a case of eight structures: the two pairs above, four times each
+  rows.push(...(await timeCase8([...casePairs, ...casePairs, ...casePairs, ...casePairs], 2)));
 
   if (json) {
     process.stdout.write(
@@ -132,8 +182,8 @@ async function benchMetrics(json: boolean): Promise<void> {
   const lines = rows.map((r) => [
     r.case,
     String(r.voxels),
-    String(r.reference_cc),
-    String(r.test_cc),
+    Number.isNaN(r.reference_cc) ? '-' : String(r.reference_cc),
+    Number.isNaN(r.test_cc) ? '-' : String(r.test_cc),
     r.read_ms === null ? '-' : String(r.read_ms),
     String(r.median_ms),
     String(r.min_ms),

@@ -1,3 +1,4 @@
+import { cropMask } from '../volume/crop';
 import { voxelVolumeMm3, type Mask, type Vec3 } from '../volume/volume';
 import { addedPathLength, type AddedPathLength } from './added-path-length';
 import { scanPair, type MaskStats } from './mask-scan';
@@ -386,4 +387,52 @@ export function computeMetrics(
     cranialExtentErrorMm,
     caudalExtentErrorMm,
   };
+}
+
+/** A pair cut down to what the metrics see, to ship to another thread. */
+export interface CroppedPair {
+  reference: Mask;
+  test: Mask;
+  /** Voxel index in the original grid of the crop's voxel (0, 0, 0). */
+  originIjk: Vec3;
+  originalDims: Vec3;
+}
+
+/**
+ * The pair cropped to its union bounding box plus one voxel of background on every side that the array
+ * has. The metrics of the crop equal those of the original (outside the array is background, and no mask
+ * voxel lands on a crop edge that is not an array edge); `restoreCroppedResult` puts back the grid size and
+ * the per-slice arrays. Centroid and extents agree to rounding (the affine's translation moves).
+ */
+export function cropPairForMetrics(reference: Mask, test: Mask): CroppedPair {
+  const box = scanPair(reference, test).union;
+  const empty = box.count === 0;
+  const crop = empty
+    ? { iMin: 0, iMax: 0, jMin: 0, jMax: 0, kMin: 0, kMax: 0 }
+    : {
+        iMin: box.iMin - 1,
+        iMax: box.iMax + 1,
+        jMin: box.jMin - 1,
+        jMax: box.jMax + 1,
+        kMin: box.kMin - 1,
+        kMax: box.kMax + 1,
+      };
+  return {
+    reference: cropMask(reference, crop),
+    test: cropMask(test, crop),
+    originIjk: [Math.max(0, crop.iMin), Math.max(0, crop.jMin), Math.max(0, crop.kMin)],
+    originalDims: reference.dims,
+  };
+}
+
+/** The metrics of a cropped pair as those of the original pair. */
+export function restoreCroppedResult(result: MetricResult, pair: CroppedPair): MetricResult {
+  const k0 = pair.originIjk[2];
+  const nz = pair.originalDims[2];
+  const pixelMmBySlice = result.apl.pixelMmBySlice.map((bySlice) => {
+    const full = new Float64Array(nz);
+    full.set(bySlice, k0);
+    return full;
+  });
+  return { ...result, dims: pair.originalDims, apl: { ...result.apl, pixelMmBySlice } };
 }
