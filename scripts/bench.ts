@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { computeMetrics } from '../src/lib/core/metrics/metric-set';
 import { Workspace } from '../src/lib/core/metrics/workspace';
 import { axisAlignedAffine, type Mask, type Vec3 } from '../src/lib/core/volume/volume';
+import { rasteriseRoi } from '../src/lib/core/contours/rasterise';
+import { buildImageSeries, scanDicomFolder } from '../src/lib/server/io/ct-series';
 import { readMaskPair } from '../src/lib/server/io/nifti-file';
+import { readStructureSet } from '../src/lib/server/io/rtstruct';
 import { MetricPool } from '../src/lib/server/services/metric-pool';
 
 interface BenchRow {
@@ -195,9 +198,72 @@ async function benchMetrics(json: boolean): Promise<void> {
   process.stdout.write(`${format(header)}\n${lines.map(format).join('\n')}\n`);
 }
 
+/**
+ * DICOM: reading and parsing the 98-slice breast series (MB/s), building the HU volume, and rasterising
+ * every ROI of its RTSTRUCT; median of 5 runs after one warm-up.
+ */
+async function benchDicom(json: boolean): Promise<void> {
+  const base = path.resolve(root, '../shared/testdata/dicom/breast-dicompyler/series');
+  if (!existsSync(base)) throw new Error(`${base} not found`);
+  const scanTimes: number[] = [];
+  const buildTimes: number[] = [];
+  const rasteriseTimes: number[] = [];
+  let megabytes = 0;
+  let voxels = 0;
+  for (let run = 0; run < 6; run++) {
+    let started = performance.now();
+    const scan = await scanDicomFolder(base);
+    const scanMs = performance.now() - started;
+    megabytes = scan.bytesRead / 1e6;
+    started = performance.now();
+    const series = buildImageSeries([...scan.imageSeries.values()][0]);
+    const buildMs = performance.now() - started;
+    const structureSet = readStructureSet(scan.rtStructs[0].file);
+    started = performance.now();
+    const out = new Uint8Array(series.volume.data.length);
+    for (const roi of structureSet.rois) rasteriseRoi(roi, series.grid, out);
+    const rasteriseMs = performance.now() - started;
+    voxels = series.volume.data.length;
+    if (run === 0) continue;
+    scanTimes.push(scanMs);
+    buildTimes.push(buildMs);
+    rasteriseTimes.push(rasteriseMs);
+  }
+  const row = (name: string, times: number[]) => ({
+    case: name,
+    voxels,
+    median_ms: Math.round(median(times) * 10) / 10,
+    min_ms: Math.round(Math.min(...times) * 10) / 10,
+    max_ms: Math.round(Math.max(...times) * 10) / 10,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  });
+  const rows = [
+    {
+      ...row('read and parse 98 CT slices + RTSTRUCT', scanTimes),
+      mb_per_s: Math.round(megabytes / (median(scanTimes) / 1000)),
+    },
+    row('build the HU volume', buildTimes),
+    row('rasterise all 10 ROIs of the breast RTSTRUCT', rasteriseTimes),
+  ];
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `DICOM, ${megabytes.toFixed(1)} MB, median of 5 after a warm-up; Node ${process.version}\n\n`,
+  );
+  for (const r of rows) {
+    const rate = 'mb_per_s' in r ? `  (${r.mb_per_s} MB/s)` : '';
+    process.stdout.write(
+      `${r.case.padEnd(46)} ${String(r.median_ms).padStart(8)} ms  [${r.min_ms} - ${r.max_ms}]${rate}\n`,
+    );
+  }
+}
+
 const [suite = 'metrics', ...flags] = process.argv.slice(2);
-if (suite !== 'metrics') {
-  process.stderr.write(`bench: unknown suite "${suite}"; available: metrics\n`);
+const suites: Record<string, (json: boolean) => Promise<void>> = { metrics: benchMetrics, dicom: benchDicom };
+if (!suites[suite]) {
+  process.stderr.write(`bench: unknown suite "${suite}"; available: ${Object.keys(suites).join(', ')}\n`);
   process.exit(2);
 }
-await benchMetrics(flags.includes('--json'));
+await suites[suite](flags.includes('--json'));

@@ -5,6 +5,7 @@ import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
 import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
+import { registerRasterize } from './commands/rasterize';
 import { registerServe } from './commands/serve';
 import { registerWorker } from './commands/worker';
 
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   registerWorker(program);
   registerMigrate(program);
   registerMetrics(program);
+  registerRasterize(program);
   registerDemo(program);
   return program;
 }
