@@ -3,6 +3,7 @@ import { errorMessage, isAppError } from '../lib/core/errors';
 import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
+import { registerImport } from './commands/import';
 import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
 import { registerRasterize } from './commands/rasterize';
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerMigrate(program);
   registerMetrics(program);
   registerRasterize(program);
+  registerImport(program);
   registerDemo(program);
   return program;
 }

@@ -38,6 +38,8 @@ export interface SiteTable {
   country: string | null;
   worker_queue: string | null;
   created_at: DefaultTimestamp;
+  pseudonym_key: string | null;
+  keep_uid_map: Generated<boolean>;
 }
 
 export interface AppUserTable {
@@ -157,6 +159,10 @@ export interface ImageSeriesTable {
   volume_blob_sha256: string | null;
   dicom_blob_sha256: string | null;
   created_at: DefaultTimestamp;
+  study_instance_uid: string | null;
+  sop_class_uid: string | null;
+  sop_instance_uids: Generated<string[]>;
+  slice_origins_lps_mm: Generated<number[]>;
 }
 
 export interface ModelTable {
@@ -220,6 +226,7 @@ export interface ContourSetTable {
   label: Generated<string>;
   sop_instance_uid: string | null;
   created_at: DefaultTimestamp;
+  image_series_id: number | null;
 }
 
 export interface ContourTable {
@@ -360,6 +367,12 @@ export interface HealthPingTable {
   hostname: string | null;
 }
 
+export interface UidMapTable {
+  site_id: number;
+  pseudonymous_uid: string;
+  original_uid: string;
+}
+
 export interface Database {
   role: RoleTable;
   site: SiteTable;
@@ -386,6 +399,7 @@ export interface Database {
   alarm: AlarmTable;
   worker_pool: WorkerPoolTable;
   health_ping: HealthPingTable;
+  uid_map: UidMapTable;
 }
 
 /**
@@ -394,7 +408,16 @@ export interface Database {
  */
 export const schemaColumns = {
   role: { name: false, description: false },
-  site: { id: false, code: false, name: false, country: true, worker_queue: true, created_at: false },
+  site: {
+    id: false,
+    code: false,
+    name: false,
+    country: true,
+    worker_queue: true,
+    created_at: false,
+    pseudonym_key: true,
+    keep_uid_map: false,
+  },
   app_user: {
     id: false,
     email: false,
@@ -500,6 +523,10 @@ export const schemaColumns = {
     volume_blob_sha256: true,
     dicom_blob_sha256: true,
     created_at: false,
+    study_instance_uid: true,
+    sop_class_uid: true,
+    sop_instance_uids: false,
+    slice_origins_lps_mm: false,
   },
   model: { id: false, name: false, vendor: false, description: false, created_at: false },
   model_version: {
@@ -540,6 +567,7 @@ export const schemaColumns = {
     label: false,
     sop_instance_uid: true,
     created_at: false,
+    image_series_id: true,
   },
   contour: {
     id: false,
@@ -662,6 +690,7 @@ export const schemaColumns = {
     last_seen_at: false,
   },
   health_ping: { nonce: false, requested_at: false, completed_at: true, worker_id: true, hostname: true },
+  uid_map: { site_id: false, pseudonymous_uid: false, original_uid: false },
 } as const satisfies { [T in keyof Database]: Nullability<Database[T]> };
 
 /** true where a column's selected type admits null: ties schemaColumns to the interfaces at compile time. */

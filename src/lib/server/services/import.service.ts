@@ -1,0 +1,404 @@
+import { errorMessage } from '../../core/errors';
+import { rasteriseRoi } from '../../core/contours/rasterise';
+import type { StructureSet } from '../../core/contours/structure-set';
+import { findTg263Structure, structureReport, TG263_STRUCTURES } from '../../core/structures/tg263';
+import type { Db } from '../db/connection';
+import type { CaseLaterality, SurgeryType } from '../db/schema';
+import { buildImageSeries, scanDicomFolder, type CtSeries } from '../io/ct-series';
+import { readStructureSet } from '../io/rtstruct';
+import type { Logger } from '../logger';
+import { upsertBlob } from '../repositories/blob.repository';
+import { countCases, upsertCase, upsertImageSeries } from '../repositories/case.repository';
+import { addCaseToCohort, ensureCohort } from '../repositories/cohort.repository';
+import {
+  insertUidMappings,
+  upsertContour,
+  upsertPhysicianContourSet,
+} from '../repositories/contour.repository';
+import { ensureObserver } from '../repositories/observer.repository';
+import { ensureSite, setPseudonymKeyIfMissing } from '../repositories/site.repository';
+import { ensureStructures, listStructureAliases } from '../repositories/structure.repository';
+import type { BlobStore } from '../storage/blob-store';
+import { newPseudonymKey, patientKey, patientPseudonym, pseudonymousUid } from './pseudonym';
+
+export interface ImportOptions {
+  siteCode: string;
+  /** Code of the physician whose contours these are; 'unknown' when not given. */
+  observerCode?: string;
+  cohortName?: string;
+  laterality?: CaseLaterality;
+  surgeryType?: SurgeryType;
+  protocol?: string;
+}
+
+export interface ImportedRoi {
+  roi: string;
+  tg263Name: string;
+  rule: string;
+  voxels: number;
+  volumeCc: number;
+}
+
+export interface ImportedStructureSet {
+  file: string;
+  label: string;
+  contourSetId: number;
+  rois: ImportedRoi[];
+  unmapped: string[];
+  /** ROIs mapped to a TG-263 name another ROI of the set already took; the first one is kept. */
+  duplicates: Array<{ tg263Name: string; names: string[] }>;
+  /** Contours placed on no slice or not closed, per ROI. */
+  skippedContours: Array<{ roi: string; offGrid: number; openOrPoint: number }>;
+}
+
+export interface ImportedStudy {
+  caseId: number;
+  pseudonym: string;
+  seriesId: number;
+  slices: number;
+  structureSets: ImportedStructureSet[];
+  warnings: string[];
+}
+
+export interface ImportReport {
+  files: number;
+  bytesRead: number;
+  rejected: Array<{ path: string; reason: string }>;
+  ignored: Array<{ path: string; modality: string }>;
+  studies: ImportedStudy[];
+  /** Series or structure sets that could not be imported, with the reason (nothing of them is stored). */
+  failed: Array<{ what: string; reason: string }>;
+  casesAtSite: number;
+}
+
+function isoDate(dicomDate: string | null): string | null {
+  if (!dicomDate || !/^\d{8}$/.test(dicomDate)) return null;
+  return `${dicomDate.slice(0, 4)}-${dicomDate.slice(4, 6)}-${dicomDate.slice(6, 8)}`;
+}
+
+/** Mean, standard deviation and 5th/50th/95th percentiles of HU inside a mask (integer histogram). */
+function huStatistics(series: CtSeries, mask: Uint8Array) {
+  const data = series.volume.data;
+  const offset = 32768;
+  const histogram = new Float64Array(65536);
+  let count = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  for (let n = 0; n < mask.length; n++) {
+    if (mask[n] === 0) continue;
+    const hu = Math.max(-32768, Math.min(32767, Math.round(data[n])));
+    histogram[hu + offset]++;
+    count++;
+    sum += hu;
+    sumSquares += hu * hu;
+  }
+  if (count === 0) return null;
+  const percentile = (fraction: number) => {
+    const rank = Math.ceil(fraction * count);
+    let seen = 0;
+    for (let v = 0; v < histogram.length; v++) {
+      seen += histogram[v];
+      if (seen >= rank) return v - offset;
+    }
+    return 32767;
+  };
+  const mean = sum / count;
+  return {
+    mean,
+    std: Math.sqrt(Math.max(0, sumSquares / count - mean * mean)),
+    p05: percentile(0.05),
+    p50: percentile(0.5),
+    p95: percentile(0.95),
+  };
+}
+
+interface PreparedRoi extends ImportedRoi {
+  roiNumber: number;
+  colourRgb: string | null;
+  maskSha256: string;
+  storedSizeBytes: number;
+  sizeBytes: number;
+  bboxIjk: number[] | null;
+}
+
+function boundingBox(mask: Uint8Array, dims: readonly number[]): number[] | null {
+  const [nx, ny] = dims;
+  let box: number[] | null = null;
+  for (let n = 0; n < mask.length; n++) {
+    if (mask[n] === 0) continue;
+    const i = n % nx;
+    const j = Math.floor(n / nx) % ny;
+    const k = Math.floor(n / (nx * ny));
+    if (box === null) box = [i, j, k, i, j, k];
+    else {
+      if (i < box[0]) box[0] = i;
+      if (j < box[1]) box[1] = j;
+      if (k < box[2]) box[2] = k;
+      if (i > box[3]) box[3] = i;
+      if (j > box[4]) box[4] = j;
+      if (k > box[5]) box[5] = k;
+    }
+  }
+  return box;
+}
+
+/**
+ * Imports a DICOM folder (or file): each CT series with the RTSTRUCTs on its frame of reference becomes a
+ * case, an image series and one physician contour set per RTSTRUCT, de-identified on the way in (patient
+ * pseudonym per site, UIDs remapped, names and IDs not stored). Each series is written in one
+ * transaction after everything is computed; a failing series or structure set stores nothing and is
+ * listed in `failed`. Importing the same objects again changes nothing.
+ */
+export async function importDicom(
+  db: Db,
+  blobs: BlobStore,
+  root: string,
+  options: ImportOptions,
+  logger?: Logger,
+): Promise<ImportReport> {
+  const scan = await scanDicomFolder(root);
+  const site = await ensureSite(db, options.siteCode);
+  const key = site.pseudonymKey ?? (await setPseudonymKeyIfMissing(db, site.id, newPseudonymKey()));
+  const report: ImportReport = {
+    files:
+      scan.rejected.length +
+      scan.ignored.length +
+      scan.rtStructs.length +
+      [...scan.imageSeries.values()].reduce((n, list) => n + list.length, 0),
+    bytesRead: scan.bytesRead,
+    rejected: scan.rejected,
+    ignored: scan.ignored,
+    studies: [],
+    failed: [],
+    casesAtSite: 0,
+  };
+
+  const structureSets: Array<{ path: string; set: StructureSet }> = [];
+  for (const parsed of scan.rtStructs) {
+    try {
+      structureSets.push({ path: parsed.path, set: readStructureSet(parsed.file) });
+    } catch (error) {
+      report.failed.push({ what: parsed.path, reason: errorMessage(error) });
+    }
+  }
+  const used = new Set<string>();
+  const aliases = await listStructureAliases(db, site.id);
+  const structureIds = await ensureStructures(db, TG263_STRUCTURES);
+
+  for (const [seriesUid, files] of scan.imageSeries) {
+    let series: CtSeries;
+    try {
+      series = buildImageSeries(files);
+    } catch (error) {
+      report.failed.push({
+        what: `series ${seriesUid} (${files.length} files)`,
+        reason: errorMessage(error),
+      });
+      continue;
+    }
+    const sets = structureSets.filter((s) => s.set.frameOfReferenceUid === series.grid.frameOfReferenceUid);
+    sets.forEach((s) => used.add(s.path));
+    const treatedSide =
+      options.laterality === 'left' || options.laterality === 'right' ? options.laterality : null;
+    const pseudo = (uid: string) => pseudonymousUid(key, uid);
+    const patientId = series.metadata.patientId || series.studyInstanceUid;
+    const pseudonym = patientPseudonym(key, site.code, patientId);
+
+    // everything heavy happens before the transaction: rasterising, hashing, storing blobs
+    const volumeBytes = new Uint8Array(
+      series.volume.data.buffer,
+      series.volume.data.byteOffset,
+      series.volume.data.byteLength,
+    );
+    const volumeBlob = await blobs.put(volumeBytes);
+    const preparedSets: Array<{
+      path: string;
+      set: StructureSet;
+      rois: PreparedRoi[];
+      result: ImportedStructureSet;
+    }> = [];
+    let bodyMask: Uint8Array | null = null;
+    for (const { path: setPath, set } of sets) {
+      const names = structureReport(
+        set.rois.map((roi) => ({ name: roi.name, interpretedType: roi.interpretedType })),
+        { laterality: treatedSide, aliases },
+      );
+      const result: ImportedStructureSet = {
+        file: setPath,
+        label: set.label,
+        contourSetId: 0,
+        rois: [],
+        unmapped: names.unmapped,
+        duplicates: names.duplicates,
+        skippedContours: [],
+      };
+      const rois: PreparedRoi[] = [];
+      const taken = new Set<string>();
+      for (const mapped of names.mapped) {
+        if (taken.has(mapped.tg263Name)) continue;
+        taken.add(mapped.tg263Name);
+        const roi = set.rois.find((r) => r.name === mapped.name)!;
+        const { mask, report: rasterised } = rasteriseRoi(roi, series.grid);
+        if (rasterised.skippedOffGrid.length > 0 || rasterised.skippedType > 0) {
+          result.skippedContours.push({
+            roi: roi.name,
+            offGrid: rasterised.skippedOffGrid.length,
+            openOrPoint: rasterised.skippedType,
+          });
+        }
+        let voxels = 0;
+        for (let n = 0; n < mask.data.length; n++) voxels += mask.data[n];
+        if (mapped.tg263Name === 'External' && bodyMask === null) bodyMask = mask.data;
+        const stored = await blobs.put(mask.data);
+        const [sx, sy, sz] = series.grid.spacingMm;
+        rois.push({
+          roi: roi.name,
+          tg263Name: mapped.tg263Name,
+          rule: mapped.rule,
+          voxels,
+          volumeCc: (voxels * sx * sy * sz) / 1000,
+          roiNumber: roi.number,
+          colourRgb: roi.colourRgb,
+          maskSha256: stored.sha256,
+          storedSizeBytes: stored.storedSizeBytes,
+          sizeBytes: stored.sizeBytes,
+          bboxIjk: boundingBox(mask.data, series.grid.dims),
+        });
+      }
+      result.rois = rois.map(({ roi, tg263Name, rule, voxels, volumeCc }) => ({
+        roi,
+        tg263Name,
+        rule,
+        voxels,
+        volumeCc,
+      }));
+      preparedSets.push({ path: setPath, set, rois, result });
+    }
+    const hu = bodyMask ? huStatistics(series, bodyMask) : null;
+
+    try {
+      const study = await db.transaction().execute(async (trx) => {
+        await upsertBlob(trx, { ...volumeBlob, mediaType: 'application/x-contourbench-volume-int16' });
+        const caseId = await upsertCase(trx, {
+          siteId: site.id,
+          pseudonym,
+          patientKeySha256: patientKey(key, patientId),
+          acquisitionDate: isoDate(series.metadata.acquisitionDate ?? series.metadata.studyDate),
+          laterality: options.laterality ?? null,
+          surgeryType: options.surgeryType ?? null,
+          protocol: options.protocol ?? null,
+          manufacturer: series.metadata.manufacturer,
+          scannerModel: series.metadata.scannerModel,
+          convolutionKernel: series.metadata.convolutionKernel,
+          kvp: series.metadata.kvp,
+          sliceThicknessMm: series.metadata.sliceThicknessMm,
+          pixelSpacingMm: series.grid.spacingMm[0],
+          huMean: hu?.mean ?? null,
+          huStd: hu?.std ?? null,
+          huP05: hu?.p05 ?? null,
+          huP50: hu?.p50 ?? null,
+          huP95: hu?.p95 ?? null,
+        });
+        const g = series.grid;
+        const seriesId = await upsertImageSeries(trx, {
+          caseId,
+          seriesInstanceUid: pseudo(series.seriesInstanceUid),
+          studyInstanceUid: pseudo(series.studyInstanceUid),
+          frameOfReferenceUid: pseudo(g.frameOfReferenceUid),
+          sopClassUid: series.sopClassUid,
+          modality: series.metadata.modality,
+          description: series.metadata.seriesDescription ?? '',
+          dims: [...g.dims],
+          spacingMm: [...g.spacingMm],
+          originLpsMm: [...g.slicePositionLps[0]],
+          directionLps: [g.rowLps, g.columnLps, g.normalLps].flatMap((axis) => [...axis]),
+          slicePositionsMm: g.slicePositionsMm,
+          sliceOriginsLpsMm: g.slicePositionLps.flatMap((p) => [...p]),
+          sopInstanceUids: series.sopInstanceUids.map(pseudo),
+          volumeBlobSha256: volumeBlob.sha256,
+        });
+        if (site.keepUidMap) {
+          const originals = [
+            series.seriesInstanceUid,
+            series.studyInstanceUid,
+            g.frameOfReferenceUid,
+            ...series.sopInstanceUids,
+          ];
+          await insertUidMappings(
+            trx,
+            site.id,
+            [...originals, ...preparedSets.map((p) => p.set.sopInstanceUid)].map((uid) => ({
+              pseudonymousUid: pseudo(uid),
+              originalUid: uid,
+            })),
+          );
+        }
+        const observerId = await ensureObserver(trx, site.id, options.observerCode ?? 'unknown');
+        for (const prepared of preparedSets) {
+          const contourSetId = await upsertPhysicianContourSet(trx, {
+            caseId,
+            imageSeriesId: seriesId,
+            observerId,
+            label: prepared.set.label,
+            sopInstanceUid: pseudo(prepared.set.sopInstanceUid),
+          });
+          prepared.result.contourSetId = contourSetId;
+          for (const roi of prepared.rois) {
+            await upsertBlob(trx, {
+              sha256: roi.maskSha256,
+              sizeBytes: roi.sizeBytes,
+              storedSizeBytes: roi.storedSizeBytes,
+              compression: 'gzip',
+              mediaType: 'application/x-contourbench-mask-uint8',
+            });
+            const structureId =
+              structureIds.get(roi.tg263Name) ??
+              (await ensureStructures(trx, [findTg263Structure(roi.tg263Name)!])).get(roi.tg263Name)!;
+            await upsertContour(trx, {
+              contourSetId,
+              structureId,
+              maskBlobSha256: roi.maskSha256,
+              volumeCc: roi.volumeCc,
+              voxelCount: roi.voxels,
+              bboxIjk: roi.bboxIjk,
+              sourceRoiName: roi.roi,
+              sourceRoiNumber: roi.roiNumber,
+              colourRgb: roi.colourRgb,
+            });
+          }
+        }
+        if (options.cohortName) {
+          await addCaseToCohort(
+            trx,
+            await ensureCohort(trx, options.cohortName),
+            caseId,
+            `imported from ${root}`,
+          );
+        }
+        return {
+          caseId,
+          pseudonym,
+          seriesId,
+          slices: g.dims[2],
+          structureSets: preparedSets.map((p) => p.result),
+          warnings: series.warnings,
+        };
+      });
+      report.studies.push(study);
+      logger?.info({ case: pseudonym, structureSets: study.structureSets.length }, 'imported a study');
+    } catch (error) {
+      report.failed.push({ what: `series ${seriesUid}`, reason: errorMessage(error) });
+    }
+  }
+
+  for (const { path: setPath, set } of structureSets) {
+    if (!used.has(setPath)) {
+      report.failed.push({
+        what: setPath,
+        reason: `no image series on its frame of reference ${set.frameOfReferenceUid} was found with it`,
+      });
+    }
+  }
+  report.casesAtSite = await countCases(db, site.id);
+  return report;
+}
