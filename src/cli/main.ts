@@ -3,6 +3,7 @@ import { errorMessage, isAppError } from '../lib/core/errors';
 import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
+import { registerDicomListen } from './commands/dicom-listen';
 import { registerImport } from './commands/import';
 import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   registerMetrics(program);
   registerRasterize(program);
   registerImport(program);
+  registerDicomListen(program);
   registerDemo(program);
   return program;
 }
