@@ -4,6 +4,7 @@ import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
 import { registerDicomListen } from './commands/dicom-listen';
+import { registerExportRtStruct } from './commands/export-rtstruct';
 import { registerImport } from './commands/import';
 import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
@@ -28,6 +29,7 @@ export function createProgram(): Command {
   registerRasterize(program);
   registerImport(program);
   registerDicomListen(program);
+  registerExportRtStruct(program);
   registerDemo(program);
   return program;
 }

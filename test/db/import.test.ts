@@ -7,6 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDicom, type ImportReport } from '../../src/lib/server/services/import.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { setKeepUidMap } from '../../src/lib/server/repositories/site.repository';
+import { exportContourSet } from '../../src/lib/server/services/export.service';
+import { parseDicom } from '../../src/lib/server/io/dicom/parser';
+import { readStructureSet } from '../../src/lib/server/io/rtstruct';
+import { buildImageSeries, scanDicomFolder } from '../../src/lib/server/io/ct-series';
+import { rasteriseRoi } from '../../src/lib/core/contours/rasterise';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 const series = path.resolve(
@@ -127,6 +132,40 @@ describe('DICOM import', () => {
     expect(map.length).toBe(98 + 4);
     expect(map.map((m) => m.original_uid)).toContain('2.16.840.1.113662.2.12.0.3057.1241703565.36');
     expect(await counts()).toEqual(before);
+  });
+
+  it('exports the contour set as an RTSTRUCT that rasterises back to the stored masks', async () => {
+    const out = path.join(blobDir, 'export.dcm');
+    const contourSetId = first.studies[0].structureSets[0].contourSetId;
+    const result = await exportContourSet(database.db, blobs, contourSetId, out);
+    expect(result.rois).toBe(5);
+    expect(result.originalUids).toBe(true); // the site keeps its UID map since the previous test
+    const exported = readStructureSet(parseDicom(await readFile(out), out));
+    expect(exported.rois.map((r) => r.name)).toEqual([
+      'External',
+      'CTV_Breast_L',
+      'Heart',
+      'Lung_L',
+      'CTV_TumorBed_L',
+    ]);
+    // the original CT finds its structure set again: same frame of reference, every slice referenced
+    const scan = await scanDicomFolder(series);
+    const ct = buildImageSeries([...scan.imageSeries.values()][0]);
+    expect(exported.frameOfReferenceUid).toBe(ct.grid.frameOfReferenceUid);
+    expect(new Set(exported.referencedSopInstanceUids)).toEqual(new Set(ct.sopInstanceUids));
+    const stored = await database.db
+      .selectFrom('contour')
+      .innerJoin('structure', 'structure.id', 'contour.structure_id')
+      .select(['structure.tg263_name', 'contour.mask_blob_sha256'])
+      .where('contour.contour_set_id', '=', contourSetId)
+      .execute();
+    for (const roi of exported.rois) {
+      const mask = await blobs.get(stored.find((s) => s.tg263_name === roi.name)!.mask_blob_sha256);
+      const again = rasteriseRoi(roi, ct.grid).mask.data;
+      let differing = 0;
+      for (let n = 0; n < mask.length; n++) if (mask[n] !== again[n]) differing++;
+      expect(differing, roi.name).toBe(0);
+    }
   });
 
   it('lists bad files and a structure set without its series, storing nothing for them', async () => {

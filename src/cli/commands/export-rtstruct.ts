@@ -1,0 +1,37 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../lib/server/config';
+import { openDatabase } from '../../lib/server/db/database';
+import { createLogger } from '../../lib/server/logger';
+import { exportContourSet } from '../../lib/server/services/export.service';
+import { FileBlobStore } from '../../lib/server/storage/blob-store';
+import { parseOption, positiveInteger } from '../options';
+
+export function registerExportRtStruct(program: Command): void {
+  program
+    .command('export-rtstruct')
+    .description('write a contour set as a DICOM RTSTRUCT on its CT series')
+    .requiredOption('--contour-set <id>', 'contour set id')
+    .requiredOption('-o, --out <file>', 'output file (.dcm)')
+    .action(async (options: { contourSet: string; out: string }) => {
+      const id = parseOption(positiveInteger(Number.MAX_SAFE_INTEGER), '--contour-set', options.contourSet);
+      const config = loadConfig();
+      const opened = await openDatabase(config, createLogger(config.logLevel), {
+        migrate: true,
+        applicationName: 'contourbench-export',
+      });
+      try {
+        const result = await exportContourSet(
+          opened.connection.db,
+          new FileBlobStore(path.join(config.dataDir, 'blobs')),
+          id,
+          options.out,
+        );
+        process.stdout.write(
+          `Wrote ${result.rois} ROIs to ${result.file} (${result.originalUids ? 'original' : 'pseudonymous'} UIDs) in ${result.elapsedMs.toFixed(0)} ms\n`,
+        );
+      } finally {
+        await opened.close();
+      }
+    });
+}
