@@ -1,7 +1,8 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zipSync } from 'fflate';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDicom, type ImportReport } from '../../src/lib/server/services/import.service';
@@ -166,6 +167,19 @@ describe('DICOM import', () => {
       for (let n = 0; n < mask.length; n++) if (mask[n] !== again[n]) differing++;
       expect(differing, roi.name).toBe(0);
     }
+  });
+
+  it('imports a zip archive and names its files inside the archive', async () => {
+    const entries: Record<string, [Uint8Array, { level: 0 }]> = {};
+    for (const file of await readdir(series))
+      entries[`export/${file}`] = [await readFile(path.join(series, file)), { level: 0 }];
+    const zip = path.join(blobDir, 'study.zip');
+    await writeFile(zip, zipSync(entries));
+    const report = await importDicom(database.db, blobs, zip, { siteCode: 'SITE-Z', laterality: 'left' });
+    expect(report.failed).toEqual([]);
+    expect(report.studies).toHaveLength(1);
+    expect(report.studies[0].structureSets[0].file).toBe(`${zip}/export/rtss.dcm`);
+    expect(report.studies[0].pseudonym).toMatch(/^SITE-Z-/);
   });
 
   it('lists bad files and a structure set without its series, storing nothing for them', async () => {

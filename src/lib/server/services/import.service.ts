@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { errorMessage } from '../../core/errors';
 import { rasteriseRoi } from '../../core/contours/rasterise';
 import type { StructureSet } from '../../core/contours/structure-set';
@@ -6,6 +9,7 @@ import type { Db } from '../db/connection';
 import type { CaseLaterality, SurgeryType } from '../db/schema';
 import { buildImageSeries, scanDicomFolder, type CtSeries } from '../io/ct-series';
 import { readStructureSet } from '../io/rtstruct';
+import { extractZip } from '../io/zip';
 import type { Logger } from '../logger';
 import { upsertBlob } from '../repositories/blob.repository';
 import { countCases, upsertCase, upsertImageSeries } from '../repositories/case.repository';
@@ -143,13 +147,43 @@ function boundingBox(mask: Uint8Array, dims: readonly number[]): number[] | null
 }
 
 /**
- * Imports a DICOM folder (or file): each CT series with the RTSTRUCTs on its frame of reference becomes a
+ * Imports a DICOM folder, file or zip archive: each CT series with the RTSTRUCTs on its frame of reference becomes a
  * case, an image series and one physician contour set per RTSTRUCT, de-identified on the way in (patient
  * pseudonym per site, UIDs remapped, names and IDs not stored). Each series is written in one
  * transaction after everything is computed; a failing series or structure set stores nothing and is
  * listed in `failed`. Importing the same objects again changes nothing.
  */
 export async function importDicom(
+  db: Db,
+  blobs: BlobStore,
+  root: string,
+  options: ImportOptions,
+  logger?: Logger,
+): Promise<ImportReport> {
+  if (root.toLowerCase().endsWith('.zip')) {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'contourbench-zip-'));
+    try {
+      await extractZip(root, folder);
+      const report = await importDicomFolder(db, blobs, folder, options, logger);
+      // name files inside the archive as archive/entry, not by the temporary folder
+      const inArchive = (text: string) => text.split(folder).join(root);
+      report.rejected = report.rejected.map((r) => ({
+        path: inArchive(r.path),
+        reason: inArchive(r.reason),
+      }));
+      report.ignored = report.ignored.map((r) => ({ ...r, path: inArchive(r.path) }));
+      report.failed = report.failed.map((f) => ({ what: inArchive(f.what), reason: inArchive(f.reason) }));
+      for (const study of report.studies)
+        for (const set of study.structureSets) set.file = inArchive(set.file);
+      return report;
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+  return importDicomFolder(db, blobs, root, options, logger);
+}
+
+async function importDicomFolder(
   db: Db,
   blobs: BlobStore,
   root: string,
