@@ -14,6 +14,7 @@ import { rasteriseRoi } from '../src/lib/core/contours/rasterise';
 import { buildImageSeries, scanDicomFolder } from '../src/lib/server/io/ct-series';
 import { readMaskPair } from '../src/lib/server/io/nifti-file';
 import { readStructureSet } from '../src/lib/server/io/rtstruct';
+import { writeRtStruct } from '../src/lib/server/io/rtstruct-writer';
 import { MetricPool } from '../src/lib/server/services/metric-pool';
 
 interface BenchRow {
@@ -208,6 +209,7 @@ async function benchDicom(json: boolean): Promise<void> {
   const scanTimes: number[] = [];
   const buildTimes: number[] = [];
   const rasteriseTimes: number[] = [];
+  const exportTimes: number[] = [];
   let megabytes = 0;
   let voxels = 0;
   for (let run = 0; run < 6; run++) {
@@ -220,14 +222,38 @@ async function benchDicom(json: boolean): Promise<void> {
     const buildMs = performance.now() - started;
     const structureSet = readStructureSet(scan.rtStructs[0].file);
     started = performance.now();
-    const out = new Uint8Array(series.volume.data.length);
-    for (const roi of structureSet.rois) rasteriseRoi(roi, series.grid, out);
+    const masks = structureSet.rois.map((roi) => ({ roi, mask: rasteriseRoi(roi, series.grid).mask }));
     const rasteriseMs = performance.now() - started;
+    started = performance.now();
+    writeRtStruct({
+      referencedSeries: {
+        studyInstanceUid: series.studyInstanceUid,
+        seriesInstanceUid: series.seriesInstanceUid,
+        frameOfReferenceUid: series.grid.frameOfReferenceUid,
+        sopClassUid: series.sopClassUid,
+        sopInstanceUids: series.sopInstanceUids,
+        grid: series.grid,
+      },
+      patient: { patientName: 'BENCH', patientId: 'BENCH', patientBirthDate: '', patientSex: '' },
+      study: { studyDate: '', studyTime: '', studyId: '', accessionNumber: '', referringPhysicianName: '' },
+      structureSet: { label: 'BENCH' },
+      rois: masks
+        .filter(({ mask }) => mask.data.some((v) => v !== 0))
+        .map(({ roi, mask }, n) => ({
+          number: n + 1,
+          name: roi.name,
+          colourRgb: roi.colourRgb,
+          interpretedType: roi.interpretedType ?? '',
+          mask,
+        })),
+    });
+    const exportMs = performance.now() - started;
     voxels = series.volume.data.length;
     if (run === 0) continue;
     scanTimes.push(scanMs);
     buildTimes.push(buildMs);
     rasteriseTimes.push(rasteriseMs);
+    exportTimes.push(exportMs);
   }
   const row = (name: string, times: number[]) => ({
     case: name,
@@ -244,6 +270,7 @@ async function benchDicom(json: boolean): Promise<void> {
     },
     row('build the HU volume', buildTimes),
     row('rasterise all 10 ROIs of the breast RTSTRUCT', rasteriseTimes),
+    row('export its 9 non-empty ROIs as an RTSTRUCT', exportTimes),
   ];
   if (json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);

@@ -10,6 +10,7 @@ import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
 import { registerRasterize } from './commands/rasterize';
 import { registerServe } from './commands/serve';
+import { registerStructures } from './commands/structures';
 import { registerWorker } from './commands/worker';
 
 /** The contourbench program; each subcommand lives in ./commands and registers itself here. */
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerImport(program);
   registerDicomListen(program);
   registerExportRtStruct(program);
+  registerStructures(program);
   registerDemo(program);
   return program;
 }

@@ -9,6 +9,7 @@ import { importDicom, type ImportReport } from '../../src/lib/server/services/im
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { setKeepUidMap } from '../../src/lib/server/repositories/site.repository';
 import { exportContourSet } from '../../src/lib/server/services/export.service';
+import { addStructureAlias } from '../../src/lib/server/services/structure.service';
 import { parseDicom } from '../../src/lib/server/io/dicom/parser';
 import { readStructureSet } from '../../src/lib/server/io/rtstruct';
 import { buildImageSeries, scanDicomFolder } from '../../src/lib/server/io/ct-series';
@@ -180,6 +181,18 @@ describe('DICOM import', () => {
     expect(report.studies).toHaveLength(1);
     expect(report.studies[0].structureSets[0].file).toBe(`${zip}/export/rtss.dcm`);
     expect(report.studies[0].pseudonym).toMatch(/^SITE-Z-/);
+  });
+
+  it('maps a site alias before the built-in rules, for that site only', async () => {
+    await addStructureAlias(database.db, 'SITE-N', 'Nodes', 'CTVn_LN_L');
+    await expect(addStructureAlias(database.db, 'SITE-N', 'Nodes', 'Nodes_X')).rejects.toThrowError(
+      /"Nodes_X" is not a TG-263 name/,
+    );
+    const report = await importDicom(database.db, blobs, series, { siteCode: 'SITE-N', laterality: 'left' });
+    const nodes = report.studies[0].structureSets[0].rois.find((r) => r.roi === 'Nodes');
+    expect(nodes).toMatchObject({ tg263Name: 'CTVn_LN_L', rule: 'site alias', voxels: 192 });
+    expect(report.studies[0].structureSets[0].unmapped).not.toContain('Nodes');
+    expect(first.studies[0].structureSets[0].unmapped).toContain('Nodes');
   });
 
   it('lists bad files and a structure set without its series, storing nothing for them', async () => {

@@ -57,7 +57,9 @@ export function formatImportReport(report: ImportReport): string {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('import a DICOM folder, file or zip (CT series and RTSTRUCTs), de-identified, into the database')
+    .description(
+      'import a DICOM folder, file or zip (CT series and RTSTRUCTs), de-identified, into the database',
+    )
     .argument('<path>', 'folder (searched recursively), file or zip archive')
     .requiredOption('--site <code>', 'site the data comes from (created if new)')
     .option('--observer <code>', 'physician who drew the structure sets (default: unknown)')

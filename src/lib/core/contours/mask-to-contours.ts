@@ -68,17 +68,45 @@ export function maskToContours(
   }
 
   const sliceSize = nx * ny;
-  const generator = d3Contours().size([nx, ny]).smooth(false);
   const result: SliceContours[] = [];
+  let crop = new Uint8Array(0);
   for (let k = 0; k < nz; k++) {
     const slice = mask.data.subarray(k * sliceSize, (k + 1) * sliceSize);
-    if (!slice.some((value) => value !== 0)) continue;
+    // the slice's bounding box: marching squares runs on it plus a one-voxel margin of background only
+    let iMin = nx;
+    let iMax = -1;
+    let jMin = ny;
+    let jMax = -1;
+    if (slice.indexOf(1) < 0) continue;
+    // masks hold 0 and 1: indexOf and lastIndexOf find a row's extent at native speed
+    for (let j = 0; j < ny; j++) {
+      const row = slice.subarray(j * nx, (j + 1) * nx);
+      const first = row.indexOf(1);
+      if (first < 0) continue;
+      const last = row.lastIndexOf(1);
+      if (first < iMin) iMin = first;
+      if (last > iMax) iMax = last;
+      if (j < jMin) jMin = j;
+      jMax = j;
+    }
+    if (iMax < 0) continue;
+    const cropNx = iMax - iMin + 3;
+    const cropNy = jMax - jMin + 3;
+    if (crop.length < cropNx * cropNy) crop = new Uint8Array(cropNx * cropNy);
+    crop.fill(0, 0, cropNx * cropNy);
+    for (let j = jMin; j <= jMax; j++) {
+      crop.set(slice.subarray(j * nx + iMin, j * nx + iMax + 1), (j - jMin + 1) * cropNx + 1);
+    }
     // d3-contour only indexes `values[x + nx·y]`; a typed array serves as well as number[].
-    const multiPolygon = generator.contour(slice as unknown as number[], 0.5);
+    const multiPolygon = d3Contours()
+      .size([cropNx, cropNy])
+      .smooth(false)
+      .contour(crop.subarray(0, cropNx * cropNy) as unknown as number[], 0.5);
     const contours: Contour[] = [];
     for (const polygon of multiPolygon.coordinates) {
       for (const ring of polygon) {
-        contours.push(ringToContour(ring, grid, k, toleranceMm));
+        const shifted = ring.map(([u, v]) => [u + iMin - 1, v + jMin - 1]);
+        contours.push(ringToContour(shifted, grid, k, toleranceMm));
       }
     }
     if (contours.length > 0) result.push({ k, contours });
