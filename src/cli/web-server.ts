@@ -55,8 +55,12 @@ export async function startWebServer(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** Largest request body accepted (uploads). */
+  maxUploadBytes: number;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const handlerFile = path.join(projectRoot(), 'build', 'handler.js');
+  // adapter-node reads its request body limit (512 kB by default) when the handler loads
+  process.env.BODY_SIZE_LIMIT ??= String(options.maxUploadBytes);
   const { handler } = (await import(pathToFileURL(handlerFile).href)) as { handler: Handler };
   const server = http.createServer((req, res) =>
     handler(req, res, () => {

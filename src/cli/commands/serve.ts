@@ -30,7 +30,7 @@ export async function serve(options: ServeOptions): Promise<never> {
   });
   shareRuntime(runtime);
   const { embedded, worker, close } = await runtime;
-  const web = await startWebServer({ host, port, logger });
+  const web = await startWebServer({ host, port, logger, maxUploadBytes: config.maxUploadBytes });
   logger.debug(
     { database: embedded ? 'embedded' : 'external', worker: worker ? 'in-process' : 'none' },
     `ContourBench is running at ${web.url}`,

@@ -35,6 +35,8 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       inProcessWorker: false,
       workerConcurrency: 4,
+      apiToken: undefined,
+      maxUploadBytes: 2048 * 1024 * 1024,
     });
   });
 

@@ -28,6 +28,16 @@ const envSchema = z.object({
   CONTOURBENCH_IN_PROCESS_WORKER: z
     .stringbool({ error: 'CONTOURBENCH_IN_PROCESS_WORKER must be true or false' })
     .default(true),
+  CONTOURBENCH_API_TOKEN: z
+    .string()
+    .trim()
+    .min(32, 'CONTOURBENCH_API_TOKEN must be at least 32 characters')
+    .optional(),
+  CONTOURBENCH_MAX_UPLOAD_MB: z.coerce
+    .number({ error: 'CONTOURBENCH_MAX_UPLOAD_MB must be a number' })
+    .int('CONTOURBENCH_MAX_UPLOAD_MB must be an integer')
+    .min(1, 'CONTOURBENCH_MAX_UPLOAD_MB must be at least 1')
+    .default(2048),
   CONTOURBENCH_WORKER_CONCURRENCY: z.coerce
     .number({ error: 'CONTOURBENCH_WORKER_CONCURRENCY must be a number' })
     .int('CONTOURBENCH_WORKER_CONCURRENCY must be an integer')
@@ -47,6 +57,9 @@ export interface Config {
   logLevel: (typeof logLevels)[number];
   inProcessWorker: boolean;
   workerConcurrency: number;
+  /** Bearer token the JSON API accepts until per-user tokens exist; the API refuses every call without one. */
+  apiToken: string | undefined;
+  maxUploadBytes: number;
 }
 
 /** Reads and validates the configuration from environment variables; throws CONFIG_INVALID naming each bad variable. */
@@ -72,6 +85,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: value.LOG_LEVEL,
     inProcessWorker: value.CONTOURBENCH_IN_PROCESS_WORKER,
     workerConcurrency: value.CONTOURBENCH_WORKER_CONCURRENCY,
+    apiToken: value.CONTOURBENCH_API_TOKEN,
+    maxUploadBytes: value.CONTOURBENCH_MAX_UPLOAD_MB * 1024 * 1024,
   };
 }
 

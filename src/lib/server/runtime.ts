@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { loadConfig, type Config } from './config';
+import { FileBlobStore, type BlobStore } from './storage/blob-store';
 import type { DatabaseConnection } from './db/connection';
 import { openDatabase } from './db/database';
 import { createLogger, type Logger } from './logger';
@@ -18,6 +20,7 @@ export interface Runtime {
   database: DatabaseConnection;
   embedded: boolean;
   worker: WorkerHandle | null;
+  blobs: BlobStore;
   /** The health report of this process's database and of the job workers it can see. */
   health(): Promise<HealthReport>;
   close(): Promise<void>;
@@ -70,6 +73,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     database,
     embedded: opened.embedded !== null,
     worker,
+    blobs: new FileBlobStore(path.join(config.dataDir, 'blobs')),
     health: () =>
       getHealth(database.db, {
         version,

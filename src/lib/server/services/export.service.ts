@@ -2,7 +2,7 @@ import { AppError } from '../../core/errors';
 import type { ImageGrid } from '../../core/geometry/image-grid';
 import type { Vec3 } from '../../core/volume/volume';
 import type { Db } from '../db/connection';
-import { writeRtStructFile } from '../io/rtstruct-writer';
+import { writeRtStruct, writeRtStructFile, type RtStructInput } from '../io/rtstruct-writer';
 import { findContourSetForExport, findOriginalUids } from '../repositories/contour.repository';
 import type { BlobStore } from '../storage/blob-store';
 
@@ -36,6 +36,25 @@ export async function exportContourSet(
   outPath: string,
 ): Promise<ExportResult> {
   const started = performance.now();
+  const { input, originalUids } = await exportInput(db, blobs, contourSetId);
+  await writeRtStructFile(outPath, input);
+  return { file: outPath, rois: input.rois.length, originalUids, elapsedMs: performance.now() - started };
+}
+
+/** The RTSTRUCT bytes of a contour set (see exportContourSet). */
+export async function exportContourSetBytes(
+  db: Db,
+  blobs: BlobStore,
+  contourSetId: number,
+): Promise<Uint8Array> {
+  return writeRtStruct((await exportInput(db, blobs, contourSetId)).input);
+}
+
+async function exportInput(
+  db: Db,
+  blobs: BlobStore,
+  contourSetId: number,
+): Promise<{ input: RtStructInput; originalUids: boolean }> {
   const set = await findContourSetForExport(db, contourSetId);
   if (!set)
     throw new AppError('NOT_FOUND', `contour set ${contourSetId} does not exist or has no image series`);
@@ -106,7 +125,7 @@ export async function exportContourSet(
       };
     }),
   );
-  await writeRtStructFile(outPath, {
+  const input: RtStructInput = {
     referencedSeries: {
       studyInstanceUid: uid(s.studyInstanceUid ?? ''),
       seriesInstanceUid: uid(s.seriesInstanceUid),
@@ -133,11 +152,6 @@ export async function exportContourSet(
       description: `ContourBench contour set ${set.id}`,
     },
     rois,
-  });
-  return {
-    file: outPath,
-    rois: rois.length,
-    originalUids: originals.size > 0,
-    elapsedMs: performance.now() - started,
   };
+  return { input, originalUids: originals.size > 0 };
 }

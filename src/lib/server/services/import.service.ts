@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { errorMessage } from '../../core/errors';
+import { AppError, errorMessage } from '../../core/errors';
 import { rasteriseRoi } from '../../core/contours/rasterise';
 import type { StructureSet } from '../../core/contours/structure-set';
 import { findTg263Structure, structureReport, TG263_STRUCTURES } from '../../core/structures/tg263';
@@ -9,7 +9,7 @@ import type { Db } from '../db/connection';
 import type { CaseLaterality, SurgeryType } from '../db/schema';
 import { buildImageSeries, scanDicomFolder, type CtSeries } from '../io/ct-series';
 import { readStructureSet } from '../io/rtstruct';
-import { extractZip } from '../io/zip';
+import { extractZip, looksLikeZip } from '../io/zip';
 import type { Logger } from '../logger';
 import { upsertBlob } from '../repositories/blob.repository';
 import { countCases, upsertCase, upsertImageSeries } from '../repositories/case.repository';
@@ -435,4 +435,49 @@ async function importDicomFolder(
   }
   report.casesAtSite = await countCases(db, site.id);
   return report;
+}
+
+/**
+ * Imports an uploaded zip archive: the body is spooled to a temporary file (refused past `maxBytes`, and
+ * unless it is a zip archive), imported like a folder, and removed.
+ */
+export async function importUpload(
+  db: Db,
+  blobs: BlobStore,
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  options: ImportOptions,
+  logger?: Logger,
+): Promise<ImportReport> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'contourbench-upload-'));
+  const file = path.join(folder, 'upload.zip');
+  try {
+    const handle = await open(file, 'w');
+    let received = 0;
+    let head: Uint8Array | null = null;
+    try {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        received += chunk.length;
+        if (received > maxBytes) {
+          throw new AppError(
+            'INVALID_INPUT',
+            `upload exceeds the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`,
+          );
+        }
+        head ??= chunk.subarray(0, 4);
+        await handle.write(chunk);
+      }
+    } finally {
+      await handle.close();
+    }
+    if (!head || !looksLikeZip(head)) throw new AppError('INVALID_INPUT', 'the upload is not a zip archive');
+    const report = await importDicom(db, blobs, file, options, logger);
+    const named = (text: string) => text.split(file).join('upload.zip');
+    report.rejected = report.rejected.map((r) => ({ path: named(r.path), reason: named(r.reason) }));
+    report.failed = report.failed.map((f) => ({ what: named(f.what), reason: named(f.reason) }));
+    for (const study of report.studies) for (const set of study.structureSets) set.file = named(set.file);
+    return report;
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }

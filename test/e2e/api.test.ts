@@ -1,0 +1,116 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWebBuild } from '../../src/cli/web-server';
+import { createLogger } from '../../src/lib/server/logger';
+import type { ImportReport } from '../../src/lib/server/services/import.service';
+import { parseDicom } from '../../src/lib/server/io/dicom/parser';
+import { readStructureSet } from '../../src/lib/server/io/rtstruct';
+import { createTestDatabase, type TestDatabase } from '../db/test-database';
+import { serve, stop, type Served } from '../helpers/serve';
+
+const series = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../shared/testdata/dicom/breast-dicompyler/series',
+);
+const token = 'test-token-0123456789abcdef0123456789abcdef';
+
+let database: TestDatabase;
+let dataDir: string;
+let served: Served;
+let zip: Uint8Array;
+
+beforeAll(async () => {
+  await ensureWebBuild(createLogger('warn'));
+  database = await createTestDatabase();
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-api-'));
+  served = await serve({
+    DATABASE_URL: database.url,
+    CONTOURBENCH_DATA_DIR: dataDir,
+    CONTOURBENCH_API_TOKEN: token,
+  });
+  const entries: Record<string, [Uint8Array, { level: 0 }]> = {};
+  for (const file of await readdir(series))
+    entries[file] = [await readFile(path.join(series, file)), { level: 0 }];
+  zip = zipSync(entries);
+}, 300_000);
+
+afterAll(async () => {
+  if (served) await stop(served);
+  await database?.destroy();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const post = (body: BodyInit, headers: Record<string, string>, query = 'site=SITE-API&laterality=left') =>
+  fetch(`${served.url}/api/import?${query}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/zip', ...headers },
+  });
+
+describe('JSON API: import upload and RTSTRUCT export', () => {
+  it('refuses calls without the token or with a wrong one', async () => {
+    const none = await post(zip as Uint8Array<ArrayBuffer>, {});
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toContain(
+      'Authorization: Bearer',
+    );
+    const wrong = await post(zip as Uint8Array<ArrayBuffer>, { authorization: 'Bearer not-the-token' });
+    expect(wrong.status).toBe(401);
+    const exportWithout = await fetch(`${served.url}/api/contour-sets/1/rtstruct`);
+    expect(exportWithout.status).toBe(401);
+  });
+
+  it('refuses a body that is not a zip, and bad parameters', async () => {
+    const text = await post('hello', { authorization: `Bearer ${token}` });
+    expect(text.status).toBe(422);
+    expect(((await text.json()) as { error: { message: string } }).error.message).toBe(
+      'the upload is not a zip archive',
+    );
+    const badSite = await post(
+      zip as Uint8Array<ArrayBuffer>,
+      { authorization: `Bearer ${token}` },
+      'site=no%20spaces',
+    );
+    expect(badSite.status).toBe(400);
+  });
+
+  it('imports an uploaded zip and exports its contour set as an RTSTRUCT', async () => {
+    const response = await post(zip as Uint8Array<ArrayBuffer>, { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as ImportReport;
+    expect(report.studies).toHaveLength(1);
+    const [set] = report.studies[0].structureSets;
+    expect(set.file).toBe('upload.zip/rtss.dcm');
+    expect(set.rois.map((r) => r.tg263Name)).toEqual([
+      'External',
+      'CTV_Breast_L',
+      'Heart',
+      'Lung_L',
+      'CTV_TumorBed_L',
+    ]);
+
+    const exported = await fetch(`${served.url}/api/contour-sets/${set.contourSetId}/rtstruct`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toBe('application/dicom');
+    const structureSet = readStructureSet(
+      parseDicom(new Uint8Array(await exported.arrayBuffer()), 'export.dcm'),
+    );
+    expect(structureSet.rois.map((r) => r.name)).toEqual([
+      'External',
+      'CTV_Breast_L',
+      'Heart',
+      'Lung_L',
+      'CTV_TumorBed_L',
+    ]);
+    const missing = await fetch(`${served.url}/api/contour-sets/999/rtstruct`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(missing.status).toBe(404);
+  });
+});
