@@ -10,6 +10,7 @@ import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
 import { registerRasterize } from './commands/rasterize';
 import { registerServe } from './commands/serve';
+import { registerSites } from './commands/sites';
 import { registerStructures } from './commands/structures';
 import { registerWorker } from './commands/worker';
 
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerDicomListen(program);
   registerExportRtStruct(program);
   registerStructures(program);
+  registerSites(program);
   registerDemo(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { loadConfig } from '../../lib/server/config';
 import { openDatabase } from '../../lib/server/db/database';
 import { createLogger } from '../../lib/server/logger';
@@ -13,7 +14,19 @@ export function registerExportRtStruct(program: Command): void {
     .description('write a contour set as a DICOM RTSTRUCT on its CT series')
     .requiredOption('--contour-set <id>', 'contour set id')
     .requiredOption('-o, --out <file>', 'output file (.dcm)')
-    .action(async (options: { contourSet: string; out: string }) => {
+    .option(
+      '--simplify-mm <mm>',
+      'simplify contours within this distance (default: exact, no simplification)',
+    )
+    .action(async (options: { contourSet: string; out: string; simplifyMm?: string }) => {
+      const simplifyToleranceMm =
+        options.simplifyMm === undefined
+          ? undefined
+          : parseOption(
+              z.coerce.number().min(0, 'expected a distance >= 0 mm').max(10, 'expected at most 10 mm'),
+              '--simplify-mm',
+              options.simplifyMm,
+            );
       const id = parseOption(positiveInteger(Number.MAX_SAFE_INTEGER), '--contour-set', options.contourSet);
       const config = loadConfig();
       const opened = await openDatabase(config, createLogger(config.logLevel), {
@@ -26,6 +39,7 @@ export function registerExportRtStruct(program: Command): void {
           new FileBlobStore(path.join(config.dataDir, 'blobs')),
           id,
           options.out,
+          { simplifyToleranceMm },
         );
         process.stdout.write(
           `Wrote ${result.rois} ROIs to ${result.file} (${result.originalUids ? 'original' : 'pseudonymous'} UIDs) in ${result.elapsedMs.toFixed(0)} ms\n`,

@@ -34,9 +34,11 @@ export async function exportContourSet(
   blobs: BlobStore,
   contourSetId: number,
   outPath: string,
+  options: { simplifyToleranceMm?: number } = {},
 ): Promise<ExportResult> {
   const started = performance.now();
   const { input, originalUids } = await exportInput(db, blobs, contourSetId);
+  input.simplifyToleranceMm = options.simplifyToleranceMm;
   await writeRtStructFile(outPath, input);
   return { file: outPath, rois: input.rois.length, originalUids, elapsedMs: performance.now() - started };
 }
