@@ -2,11 +2,10 @@
  * NIfTI-1 files on disk: .nii and .nii.gz in, .nii and .nii.gz out. Parsing and serialising live in
  * core/volume/nifti.ts; this module only does the file system and gzip.
  */
-import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
+import { writeFileAtomically } from './atomic-write';
 import { AppError, errorMessage } from '../../core/errors';
 import { parseNifti, serializeNifti } from '../../core/volume/nifti';
 import { gridMismatch, toMask, type Mask, type Volume } from '../../core/volume/volume';
@@ -67,28 +66,7 @@ export async function writeNiftiFile(
 ): Promise<void> {
   const raw = serializeNifti(volume, options);
   const bytes = filePath.toLowerCase().endsWith('.gz') ? await gzipAsync(raw) : raw;
-  const tempPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${randomUUID()}.tmp`);
-  try {
-    const handle = await open(tempPath, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tempPath, filePath);
-  } catch (error) {
-    await rm(tempPath, { force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new AppError('NOT_FOUND', `${filePath}: folder ${path.dirname(filePath)} does not exist`, {
-        cause: error,
-      });
-    }
-    throw new AppError('INVALID_INPUT', `${filePath}: cannot write (${errorMessage(error)})`, {
-      cause: error,
-    });
-  }
+  await writeFileAtomically(filePath, bytes);
 }
 
 /**

@@ -3,11 +3,9 @@
  * import. Contours come from maskToContours (marching squares, holes as their own contours); the IOD's
  * modules are filled here; dicom/writer.ts encodes the bytes.
  */
-import { randomUUID } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { maskToContours } from '../../core/contours/mask-to-contours';
-import { AppError, errorMessage } from '../../core/errors';
+import { writeFileAtomically } from './atomic-write';
+import { AppError } from '../../core/errors';
 import type { ImageGrid } from '../../core/geometry/image-grid';
 import type { Mask } from '../../core/volume/volume';
 import { encodeDicomFile, newUid, type DicomDataset, type DicomElement } from './dicom/writer';
@@ -314,28 +312,7 @@ export function writeRtStruct(input: RtStructInput): Uint8Array {
  */
 export async function writeRtStructFile(filePath: string, input: RtStructInput): Promise<void> {
   const bytes = writeRtStruct(input);
-  const tempPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${randomUUID()}.tmp`);
-  try {
-    const handle = await open(tempPath, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tempPath, filePath);
-  } catch (error) {
-    await rm(tempPath, { force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new AppError('NOT_FOUND', `${filePath}: folder ${path.dirname(filePath)} does not exist`, {
-        cause: error,
-      });
-    }
-    throw new AppError('INVALID_INPUT', `${filePath}: cannot write (${errorMessage(error)})`, {
-      cause: error,
-    });
-  }
+  await writeFileAtomically(filePath, bytes);
 }
 
 function checkRois(rois: RtStructRoiInput[]): void {

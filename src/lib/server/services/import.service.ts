@@ -146,6 +146,15 @@ function boundingBox(mask: Uint8Array, dims: readonly number[]): number[] | null
   return box;
 }
 
+/** Replaces a temporary path in every file name and message of a report. */
+function renameReportPaths(report: ImportReport, from: string, to: string): void {
+  const rename = (text: string) => text.split(from).join(to);
+  report.rejected = report.rejected.map((r) => ({ path: rename(r.path), reason: rename(r.reason) }));
+  report.ignored = report.ignored.map((r) => ({ ...r, path: rename(r.path) }));
+  report.failed = report.failed.map((f) => ({ what: rename(f.what), reason: rename(f.reason) }));
+  for (const study of report.studies) for (const set of study.structureSets) set.file = rename(set.file);
+}
+
 /**
  * Imports a DICOM folder, file or zip archive: each CT series with the RTSTRUCTs on its frame of reference becomes a
  * case, an image series and one physician contour set per RTSTRUCT, de-identified on the way in (patient
@@ -166,15 +175,7 @@ export async function importDicom(
       await extractZip(root, folder);
       const report = await importDicomFolder(db, blobs, folder, options, logger);
       // name files inside the archive as archive/entry, not by the temporary folder
-      const inArchive = (text: string) => text.split(folder).join(root);
-      report.rejected = report.rejected.map((r) => ({
-        path: inArchive(r.path),
-        reason: inArchive(r.reason),
-      }));
-      report.ignored = report.ignored.map((r) => ({ ...r, path: inArchive(r.path) }));
-      report.failed = report.failed.map((f) => ({ what: inArchive(f.what), reason: inArchive(f.reason) }));
-      for (const study of report.studies)
-        for (const set of study.structureSets) set.file = inArchive(set.file);
+      renameReportPaths(report, folder, root);
       return report;
     } finally {
       await rm(folder, { recursive: true, force: true });
@@ -472,10 +473,7 @@ export async function importUpload(
     }
     if (!head || !looksLikeZip(head)) throw new AppError('INVALID_INPUT', 'the upload is not a zip archive');
     const report = await importDicom(db, blobs, file, options, logger);
-    const named = (text: string) => text.split(file).join('upload.zip');
-    report.rejected = report.rejected.map((r) => ({ path: named(r.path), reason: named(r.reason) }));
-    report.failed = report.failed.map((f) => ({ what: named(f.what), reason: named(f.reason) }));
-    for (const study of report.studies) for (const set of study.structureSets) set.file = named(set.file);
+    renameReportPaths(report, file, 'upload.zip');
     return report;
   } finally {
     await rm(folder, { recursive: true, force: true });
