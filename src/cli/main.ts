@@ -4,6 +4,7 @@ import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
 import { registerDicomListen } from './commands/dicom-listen';
+import { registerEditing } from './commands/editing';
 import { registerExportRtStruct } from './commands/export-rtstruct';
 import { registerImport } from './commands/import';
 import { registerMetrics } from './commands/metrics';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerExportRtStruct(program);
   registerStructures(program);
   registerSites(program);
+  registerEditing(program);
   registerDemo(program);
   return program;
 }

@@ -27,7 +27,7 @@ import { newPseudonymKey, patientKey, patientPseudonym, pseudonymousUid } from '
 
 export interface ImportOptions {
   siteCode: string;
-  /** Code of the physician whose contours these are; 'unknown' when not given. */
+  /** Code of the physician whose contours these are; default: each structure set's Operators' Name, else 'unknown'. */
   observerCode?: string;
   cohortName?: string;
   laterality?: CaseLaterality;
@@ -368,8 +368,11 @@ async function importDicomFolder(
             })),
           );
         }
-        const observerId = await ensureObserver(trx, site.id, options.observerCode ?? 'unknown');
         for (const prepared of preparedSets) {
+          // the physician: given on the command line, else the structure set's operator, else unknown
+          const operator = prepared.set.operatorsName?.replaceAll('^', ' ').trim().slice(0, 64);
+          const observerCode = options.observerCode ?? (operator || 'unknown');
+          const observerId = await ensureObserver(trx, site.id, observerCode);
           const contourSetId = await upsertPhysicianContourSet(trx, {
             caseId,
             imageSeriesId: seriesId,
