@@ -112,3 +112,14 @@ export async function countCases(db: Db, siteId?: number): Promise<number> {
   if (siteId !== undefined) query = query.where('site_id', '=', siteId);
   return (await query.executeTakeFirstOrThrow()).n;
 }
+
+/** The id of the case with this pseudonym at the site, if imported. */
+export async function findCaseId(db: Db, siteId: number, pseudonym: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('patient_case')
+    .select('id')
+    .where('site_id', '=', siteId)
+    .where('pseudonym', '=', pseudonym)
+    .executeTakeFirst();
+  return row?.id;
+}

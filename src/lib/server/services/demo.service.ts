@@ -1,0 +1,568 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImageGrid } from '../../core/geometry/image-grid';
+import {
+  defaultPhantomGrid,
+  generatePhantom,
+  renderCt,
+  type PhantomSpec,
+} from '../../core/phantom/breast-phantom';
+import { applyObserverStyle, type ObserverStyle } from '../../core/phantom/observer-style';
+import { mulberry32 } from '../../core/phantom/random';
+import { findTg263Structure, normaliseStructureName } from '../../core/structures/tg263';
+import type { Vec3 } from '../../core/volume/volume';
+import { writeFileAtomically } from '../io/atomic-write';
+import { ctImageStorage, writeCtSeries, type CtScannerTags } from '../io/ct-writer';
+import { writeRtStruct } from '../io/rtstruct-writer';
+
+/** Size and seed of the generated cohort. */
+export interface DemoOptions {
+  sites: number;
+  casesPerSite: number;
+  seed: number;
+}
+
+/** 3 sites x 4 cases, 3 observers each: generated, imported and served within a few minutes on 2 cores. */
+export const defaultDemoOptions: DemoOptions = { sites: 3, casesPerSite: 4, seed: 2026 };
+
+interface ScannerProfile {
+  tags: CtScannerTags;
+  noiseHu: number;
+  blurMm: number;
+  huOffset: number;
+}
+
+interface SiteProfile {
+  code: string;
+  name: string;
+  spacingMm: Vec3;
+  fovMm: number;
+  scanners: ScannerProfile[];
+  /** How the site names each TG-263 structure in its planning system. */
+  names: Record<string, string>;
+  physicians: ObserverStyle[];
+}
+
+export interface DemoCase {
+  site: string;
+  patientId: string;
+  folder: string;
+  seed: number;
+  laterality: 'left' | 'right';
+  surgery: 'breast_conserving' | 'mastectomy';
+  tumourBed: 'none' | 'clips' | 'seroma';
+  nodal: boolean;
+  size: number;
+  breathing: number;
+  spacingMm: Vec3;
+  fovMm: number;
+  acquisitionDate: string;
+  scanner: string;
+  convolutionKernel: string;
+  observers: string[];
+}
+
+export interface DemoManifest {
+  version: 1;
+  options: DemoOptions;
+  /** The observer whose structure sets are the phantom's true organs (no style applied). */
+  truthObserver: string;
+  driftEvent: { site: string; from: string; change: string };
+  /** Site names the built-in TG-263 rules do not resolve: registered as site aliases before import. */
+  aliases: Array<{ site: string; name: string; tg263Name: string }>;
+  cases: DemoCase[];
+}
+
+export const truthObserver = 'EXPERT';
+
+const neutral = (code: string): ObserverStyle => ({
+  code,
+  marginMm: 0,
+  targetMarginMm: 0,
+  smoothness: 0,
+  cranialSlices: 0,
+  caudalSlices: 0,
+  missedSliceProbability: 0,
+  missedStructureProbability: 0,
+});
+
+function scanner(
+  manufacturer: string,
+  model: string,
+  kernel: string,
+  kvp: number,
+  noiseHu: number,
+  blurMm: number,
+  huOffset: number,
+  sliceThicknessMm: number,
+  institutionName: string,
+): ScannerProfile {
+  return {
+    tags: {
+      manufacturer,
+      model,
+      stationName: `${model.replace(/\s+/g, '').slice(0, 10)}01`,
+      institutionName,
+      kvp,
+      convolutionKernel: kernel,
+      sliceThicknessMm,
+    },
+    noiseHu,
+    blurMm,
+    huOffset,
+  };
+}
+
+/** Site profiles: scanners, slice spacing, naming habits and physicians; the second site changes kernel mid-way. */
+function siteProfiles(count: number): SiteProfile[] {
+  const all: SiteProfile[] = [
+    {
+      code: 'NORTH',
+      name: 'North Radiotherapy Centre',
+      spacingMm: [1.17, 1.17, 3],
+      fovMm: 500,
+      scanners: [scanner('SIEMENS', 'SOMATOM go.Open Pro', 'Br40', 120, 12, 1.0, 0, 3, 'North RT Centre')],
+      names: {
+        External: 'BODY',
+        Lung_L: 'Lt Lung',
+        Lung_R: 'Rt Lung',
+        Heart: 'Heart',
+        SpinalCanal: 'Spinal Canal',
+        Esophagus: 'Oesophagus',
+        Breast_L: 'Lt Breast',
+        Breast_R: 'Rt Breast',
+        CTV_Breast_L: 'CTV Breast L',
+        CTV_Breast_R: 'CTV Breast R',
+        CTV_Chestwall_L: 'CTV Chest Wall L',
+        CTV_Chestwall_R: 'CTV Chest Wall R',
+        CTV_TumorBed_L: 'CTV Tumour Bed L',
+        CTV_TumorBed_R: 'CTV Tumour Bed R',
+        CTVn_LN_Ax_L1_L: 'Ax Level I L',
+        CTVn_LN_Ax_L1_R: 'Ax Level I R',
+        CTVn_LN_Ax_L2_L: 'Ax Level II L',
+        CTVn_LN_Ax_L2_R: 'Ax Level II R',
+        CTVn_LN_Ax_L3_L: 'Ax Level III L',
+        CTVn_LN_Ax_L3_R: 'Ax Level III R',
+        CTVn_LN_Sclav_L: 'SCF L',
+        CTVn_LN_Sclav_R: 'SCF R',
+        CTVn_LN_IMN_L: 'IMN L',
+        CTVn_LN_IMN_R: 'IMN R',
+      },
+      physicians: [
+        {
+          ...neutral('Dr A Ahmed'),
+          marginMm: 1,
+          targetMarginMm: 2,
+          smoothness: 0.3,
+          cranialSlices: 1,
+          missedSliceProbability: 0.02,
+        },
+        {
+          ...neutral('Dr B Brown'),
+          marginMm: -1,
+          targetMarginMm: -1.5,
+          smoothness: 0.6,
+          caudalSlices: -1,
+          missedStructureProbability: 0.1,
+        },
+      ],
+    },
+    {
+      code: 'SOUTH',
+      name: 'South University Hospital',
+      spacingMm: [0.98, 0.98, 2],
+      fovMm: 500,
+      scanners: [
+        scanner(
+          'GE MEDICAL SYSTEMS',
+          'Revolution CT',
+          'STANDARD',
+          120,
+          10,
+          1.2,
+          0,
+          2,
+          'South University Hospital',
+        ),
+        // the drift event: a sharper kernel with more noise and a calibration offset from month 8
+        scanner(
+          'GE MEDICAL SYSTEMS',
+          'Revolution CT',
+          'LUNG',
+          120,
+          22,
+          0.4,
+          18,
+          2,
+          'South University Hospital',
+        ),
+      ],
+      names: {
+        External: 'External',
+        Lung_L: 'LUNG_L',
+        Lung_R: 'LUNG_R',
+        Heart: 'HEART',
+        SpinalCanal: 'SPINAL_CANAL',
+        Esophagus: 'ESOPHAGUS',
+        Breast_L: 'BREAST_L',
+        Breast_R: 'BREAST_R',
+        CTV_Breast_L: 'CTVp_Breast_L',
+        CTV_Breast_R: 'CTVp_Breast_R',
+        CTV_Chestwall_L: 'CTVp_Chestwall_L',
+        CTV_Chestwall_R: 'CTVp_Chestwall_R',
+        CTV_TumorBed_L: 'CTV_TumorBed_L',
+        CTV_TumorBed_R: 'CTV_TumorBed_R',
+        CTVn_LN_Ax_L1_L: 'CTVn_LN_Ax_L1_L',
+        CTVn_LN_Ax_L1_R: 'CTVn_LN_Ax_L1_R',
+        CTVn_LN_Ax_L2_L: 'CTVn_LN_Ax_L2_L',
+        CTVn_LN_Ax_L2_R: 'CTVn_LN_Ax_L2_R',
+        CTVn_LN_Ax_L3_L: 'CTVn_LN_Ax_L3_L',
+        CTVn_LN_Ax_L3_R: 'CTVn_LN_Ax_L3_R',
+        CTVn_LN_Sclav_L: 'CTVn_LN_Sclav_L',
+        CTVn_LN_Sclav_R: 'CTVn_LN_Sclav_R',
+        CTVn_LN_IMN_L: 'CTVn_LN_IMN_L',
+        CTVn_LN_IMN_R: 'CTVn_LN_IMN_R',
+      },
+      physicians: [
+        {
+          ...neutral('Dr C Costa'),
+          marginMm: 0.5,
+          targetMarginMm: 3,
+          smoothness: 0.2,
+          cranialSlices: 2,
+          caudalSlices: 1,
+        },
+        {
+          ...neutral('Dr D Dubois'),
+          marginMm: 0,
+          targetMarginMm: -2,
+          smoothness: 0.8,
+          missedSliceProbability: 0.05,
+          missedStructureProbability: 0.15,
+        },
+      ],
+    },
+    {
+      code: 'EAST',
+      name: 'East Cancer Institute',
+      spacingMm: [1.27, 1.27, 5],
+      fovMm: 600,
+      scanners: [
+        scanner('Philips', 'Brilliance Big Bore', 'B', 140, 16, 1.4, -10, 5, 'East Cancer Institute'),
+      ],
+      names: {
+        External: 'Skin',
+        Lung_L: 'Lung Left',
+        Lung_R: 'Lung Right',
+        Heart: 'Heart',
+        SpinalCanal: 'Canal',
+        Esophagus: 'Esophagus',
+        Breast_L: 'Breast Left',
+        Breast_R: 'Breast Right',
+        CTV_Breast_L: 'Breast CTV Left',
+        CTV_Breast_R: 'Breast CTV Right',
+        CTV_Chestwall_L: 'Chestwall CTV Left',
+        CTV_Chestwall_R: 'Chestwall CTV Right',
+        CTV_TumorBed_L: 'Boost CTV Left',
+        CTV_TumorBed_R: 'Boost CTV Right',
+        CTVn_LN_Ax_L1_L: 'Axilla 1 Left',
+        CTVn_LN_Ax_L1_R: 'Axilla 1 Right',
+        CTVn_LN_Ax_L2_L: 'Axilla 2 Left',
+        CTVn_LN_Ax_L2_R: 'Axilla 2 Right',
+        CTVn_LN_Ax_L3_L: 'Axilla 3 Left',
+        CTVn_LN_Ax_L3_R: 'Axilla 3 Right',
+        CTVn_LN_Sclav_L: 'Supraclav Left',
+        CTVn_LN_Sclav_R: 'Supraclav Right',
+        CTVn_LN_IMN_L: 'Int Mammary Left',
+        CTVn_LN_IMN_R: 'Int Mammary Right',
+      },
+      physicians: [
+        { ...neutral('Dr E Evans'), marginMm: 2, targetMarginMm: 1, smoothness: 0.4, caudalSlices: 1 },
+        {
+          ...neutral('Dr F Fischer'),
+          marginMm: -0.5,
+          targetMarginMm: 2.5,
+          smoothness: 0.1,
+          cranialSlices: -1,
+          missedSliceProbability: 0.03,
+        },
+      ],
+    },
+  ];
+  return Array.from({ length: count }, (_, n) => {
+    const profile = all[n % all.length];
+    return n < all.length
+      ? profile
+      : { ...profile, code: `${profile.code}${Math.floor(n / all.length) + 1}` };
+  });
+}
+
+/** A UID derived from the cohort seed and a name: the same cohort always has the same UIDs. */
+function derivedUid(seed: number, name: string): string {
+  const digest = createHash('sha256').update(`contourbench-demo:${seed}:${name}`).digest().subarray(0, 16);
+  return `2.25.${BigInt(`0x${digest.toString('hex')}`).toString(10)}`;
+}
+
+function dicomDate(date: Date): string {
+  return date.toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+function imageGrid(dims: Vec3, spacingMm: Vec3, originLps: Vec3, frameOfReferenceUid: string): ImageGrid {
+  const slicePositionLps = Array.from({ length: dims[2] }, (_, k): Vec3 => [
+    originLps[0],
+    originLps[1],
+    originLps[2] + k * spacingMm[2],
+  ]);
+  return {
+    dims,
+    spacingMm,
+    rowLps: [1, 0, 0],
+    columnLps: [0, 1, 0],
+    normalLps: [0, 0, 1],
+    slicePositionLps,
+    slicePositionsMm: slicePositionLps.map((p) => p[2]),
+    affineIjkToLps: Float64Array.from([
+      spacingMm[0],
+      0,
+      0,
+      originLps[0],
+      0,
+      spacingMm[1],
+      0,
+      originLps[1],
+      0,
+      0,
+      spacingMm[2],
+      originLps[2],
+      0,
+      0,
+      0,
+      1,
+    ]),
+    frameOfReferenceUid,
+  };
+}
+
+const interpreted: Record<string, string> = {
+  OAR: 'ORGAN',
+  CTV: 'CTV',
+  nodal: 'CTV',
+  external: 'EXTERNAL',
+  other: 'ORGAN',
+};
+
+/**
+ * Generates the demo cohort as real DICOM under `outDir`: per site and case a CT series (CT/) and one
+ * RTSTRUCT per observer (RS.<observer>.dcm): the truth observer (the phantom's organs as they are) and
+ * each site physician's styled contours, with the site's structure names. Acquisition dates span 14
+ * months; the second site's scanner changes kernel part way through. Writes manifest.json last, so a
+ * complete manifest means a complete cohort. Deterministic: the same options give the same files.
+ */
+export async function generateDemoCohort(
+  outDir: string,
+  options: DemoOptions,
+  onCase?: (done: number, total: number, description: string) => void,
+): Promise<DemoManifest> {
+  const random = mulberry32(options.seed);
+  const sites = siteProfiles(options.sites);
+  const start = Date.UTC(2025, 5, 2);
+  const spanDays = 14 * 30;
+  const driftFrom = new Date(start + 7 * 30 * 86_400_000);
+  const total = options.sites * options.casesPerSite;
+  const manifest: DemoManifest = {
+    version: 1,
+    options,
+    truthObserver,
+    driftEvent: {
+      site: sites[Math.min(1, sites.length - 1)].code,
+      from: dicomDate(driftFrom),
+      change: 'reconstruction kernel STANDARD -> LUNG, noise 10 -> 22 HU, HU offset +18',
+    },
+    aliases: sites.flatMap((site) =>
+      Object.entries(site.names)
+        .filter(([tg263Name, name]) => {
+          const laterality = tg263Name.endsWith('_L') ? 'left' : tg263Name.endsWith('_R') ? 'right' : null;
+          return normaliseStructureName(name, { laterality })?.tg263Name !== tg263Name;
+        })
+        .map(([tg263Name, name]) => ({ site: site.code, name, tg263Name })),
+    ),
+    cases: [],
+  };
+  await mkdir(outDir, { recursive: true });
+  let done = 0;
+  for (const site of sites) {
+    for (let n = 0; n < options.casesPerSite; n++) {
+      const caseSeed = Math.floor(random() * 2 ** 31);
+      const caseRandom = mulberry32(caseSeed);
+      const patientId = `${site.code}-${String(n + 1).padStart(3, '0')}`;
+      const acquired = new Date(
+        start + Math.floor(((n + caseRandom()) / options.casesPerSite) * spanDays) * 86_400_000,
+      );
+      const profile = site.scanners.length > 1 && acquired >= driftFrom ? site.scanners[1] : site.scanners[0];
+      const surgery = caseRandom() < 0.7 ? 'breast_conserving' : 'mastectomy';
+      const spec: PhantomSpec = {
+        seed: caseSeed,
+        laterality: caseRandom() < 0.5 ? 'left' : 'right',
+        surgery,
+        tumourBed: surgery === 'mastectomy' ? 'none' : caseRandom() < 0.5 ? 'clips' : 'seroma',
+        nodal: caseRandom() < 0.5,
+        size: 0.88 + 0.24 * caseRandom(),
+        breathing: caseRandom(),
+      };
+      const phantomGrid = defaultPhantomGrid(site.spacingMm, site.fovMm);
+      const frameOfReferenceUid = derivedUid(options.seed, `${patientId}:frame`);
+      const grid = imageGrid(
+        phantomGrid.dims,
+        phantomGrid.spacingMm,
+        phantomGrid.originLps,
+        frameOfReferenceUid,
+      );
+      const phantom = generatePhantom(spec, phantomGrid);
+      const hu = renderCt(
+        phantom,
+        { noiseHu: profile.noiseHu, blurMm: profile.blurMm, huOffset: profile.huOffset },
+        caseSeed + 1,
+      );
+      const folder = path.join(outDir, site.code, patientId);
+      const studyInstanceUid = derivedUid(options.seed, `${patientId}:study`);
+      const sopInstanceUids = grid.slicePositionLps.map((_, k) =>
+        derivedUid(options.seed, `${patientId}:ct:${k}`),
+      );
+      const date = dicomDate(acquired);
+      const patient = { name: `DEMO^${patientId}`, id: patientId, birthDate: '', sex: 'F' };
+      const study = {
+        instanceUid: studyInstanceUid,
+        date,
+        time: '093000',
+        id: patientId,
+        accessionNumber: `A${patientId}`,
+        description: 'Breast RT planning CT',
+      };
+      await writeCtSeries(path.join(folder, 'CT'), {
+        grid,
+        hu,
+        patient,
+        study,
+        series: {
+          instanceUid: derivedUid(options.seed, `${patientId}:ct`),
+          number: 1,
+          description: 'Planning CT',
+          sopInstanceUids,
+        },
+        scanner: profile.tags,
+        acquisitionDate: date,
+        acquisitionTime: '093000',
+      });
+      const observers = [neutral(truthObserver), ...site.physicians];
+      for (const [index, style] of observers.entries()) {
+        const rois = phantom.structures.flatMap((structure, roiIndex) => {
+          const catalogue = findTg263Structure(structure.tg263Name);
+          const category =
+            catalogue?.category === 'CTV' ||
+            catalogue?.category === 'nodal' ||
+            catalogue?.category === 'external'
+              ? catalogue.category
+              : 'OAR';
+          const mask = {
+            data: structure.mask,
+            dims: grid.dims,
+            spacingMm: grid.spacingMm,
+            affineIjkToLps: grid.affineIjkToLps,
+          };
+          const styled =
+            style.code === truthObserver
+              ? mask
+              : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
+          if (!styled.data.some((v) => v !== 0)) return [];
+          const name =
+            style.code === truthObserver
+              ? structure.tg263Name
+              : (site.names[structure.tg263Name] ?? structure.tg263Name);
+          return [
+            {
+              number: roiIndex + 1,
+              name,
+              colourRgb: catalogue?.colourRgb ?? null,
+              interpretedType: interpreted[category] ?? 'ORGAN',
+              generationAlgorithm: 'MANUAL' as const,
+              mask: styled,
+            },
+          ];
+        });
+        const code = style.code.replaceAll(' ', '');
+        const bytes = writeRtStruct({
+          referencedSeries: {
+            studyInstanceUid,
+            seriesInstanceUid: derivedUid(options.seed, `${patientId}:ct`),
+            frameOfReferenceUid,
+            sopClassUid: ctImageStorage,
+            sopInstanceUids,
+            grid,
+          },
+          patient: {
+            patientName: patient.name,
+            patientId: patient.id,
+            patientBirthDate: '',
+            patientSex: 'F',
+          },
+          study: {
+            studyDate: date,
+            studyTime: '093000',
+            studyId: patientId,
+            accessionNumber: study.accessionNumber,
+            referringPhysicianName: '',
+          },
+          structureSet: {
+            label: code.slice(0, 16),
+            name: `${style.code} ${date}`,
+            description: `Contours of ${style.code}`,
+          },
+          operatorsName: style.code,
+          seriesNumber: 100 + index,
+          seriesDescription: `Structures ${style.code}`,
+          seriesInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}:series`),
+          sopInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}`),
+          createdAt: new Date(acquired.getTime() + (index + 1) * 86_400_000),
+          rois,
+        });
+        await writeFileAtomically(path.join(folder, `RS.${code}.dcm`), bytes);
+      }
+      manifest.cases.push({
+        site: site.code,
+        patientId,
+        folder: path.relative(outDir, folder),
+        seed: caseSeed,
+        laterality: spec.laterality,
+        surgery: spec.surgery,
+        tumourBed: spec.tumourBed,
+        nodal: spec.nodal,
+        size: spec.size,
+        breathing: spec.breathing,
+        spacingMm: site.spacingMm,
+        fovMm: site.fovMm,
+        acquisitionDate: date,
+        scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
+        convolutionKernel: profile.tags.convolutionKernel,
+        observers: observers.map((o) => o.code),
+      });
+      onCase?.(++done, total, `${patientId} (${spec.laterality}, ${spec.surgery})`);
+    }
+  }
+  await writeFileAtomically(
+    path.join(outDir, 'manifest.json'),
+    new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+  );
+  return manifest;
+}
+
+/** The manifest of a complete cohort in `outDir` generated with `options`, or null. */
+export async function readDemoManifest(outDir: string, options: DemoOptions): Promise<DemoManifest | null> {
+  try {
+    const manifest = JSON.parse(await readFile(path.join(outDir, 'manifest.json'), 'utf8')) as DemoManifest;
+    const same = manifest.version === 1 && JSON.stringify(manifest.options) === JSON.stringify(options);
+    return same ? manifest : null;
+  } catch {
+    return null;
+  }
+}
