@@ -107,9 +107,19 @@ describe('demo cohort', () => {
   it('imports through the DICOM path, site names mapped to TG-263, and reuses what exists', async () => {
     const blobs = new FileBlobStore(path.join(dir, 'blobs'));
     const first = await importDemoCohort(database.db, blobs, path.join(dir, 'a'), manifest);
-    expect(first).toEqual({ imported: 3, skipped: 0, contourSets: 9 });
+    expect(first).toMatchObject({ imported: 3, skipped: 0, contourSets: 9 });
+    expect(first.editingSessions).toBe(manifest.cases.reduce((n, c) => n + c.sessions.length, 0));
+    expect(first.editingSessions).toBeGreaterThan(30);
     const again = await importDemoCohort(database.db, blobs, path.join(dir, 'a'), manifest);
-    expect(again).toEqual({ imported: 0, skipped: 3, contourSets: 0 });
+    expect(again).toEqual({ imported: 0, skipped: 3, contourSets: 0, editingSessions: 0 });
+    const sessions = await database.db
+      .selectFrom('editing_session')
+      .select(['active_seconds', 'to_set_id', 'mode'])
+      .execute();
+    expect(sessions).toHaveLength(first.editingSessions);
+    expect(
+      sessions.every((s) => s.mode === 'from_scratch' && s.to_set_id !== null && s.active_seconds > 0),
+    ).toBe(true);
     const observers = await database.db.selectFrom('observer').select('code').orderBy('code').execute();
     expect(observers.map((o) => o.code)).toContain(truthObserver);
     // every observer's structures were mapped: each set has as many contours as the truth set, less missed ones

@@ -84,7 +84,8 @@ export function registerDemo(program: Command): void {
         );
         progress.stop();
         process.stdout.write(
-          `${summary.imported} cases imported, ${summary.skipped} already there; ${summary.contourSets} structure sets ` +
+          `${summary.imported} cases imported, ${summary.skipped} already there; ${summary.contourSets} structure sets, ` +
+            `${summary.editingSessions} editing sessions ` +
             `in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
         );
       } finally {

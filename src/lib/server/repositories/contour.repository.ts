@@ -219,3 +219,16 @@ export async function findOriginalUids(
     .execute();
   return new Map(rows.map((row) => [row.pseudonymous_uid, row.original_uid]));
 }
+
+/** The physician contour sets of a case by observer code (the latest set of each observer). */
+export async function findPhysicianContourSets(db: Db, caseId: number): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('contour_set')
+    .innerJoin('observer', 'observer.id', 'contour_set.observer_id')
+    .select(['observer.code', 'contour_set.id'])
+    .where('contour_set.case_id', '=', caseId)
+    .where('contour_set.source', '=', 'physician')
+    .orderBy('contour_set.id')
+    .execute();
+  return new Map(rows.map((row) => [row.code, row.id]));
+}

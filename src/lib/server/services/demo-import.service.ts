@@ -2,9 +2,11 @@ import path from 'node:path';
 import { AppError } from '../../core/errors';
 import type { Db } from '../db/connection';
 import { findCaseId } from '../repositories/case.repository';
+import { findPhysicianContourSets } from '../repositories/contour.repository';
 import { ensureSite, setPseudonymKeyIfMissing } from '../repositories/site.repository';
 import type { BlobStore } from '../storage/blob-store';
 import type { DemoManifest } from './demo.service';
+import { importEditingCsv } from './editing.service';
 import { importDicom } from './import.service';
 import { addStructureAlias } from './structure.service';
 import { newPseudonymKey, patientPseudonym } from './pseudonym';
@@ -13,6 +15,7 @@ export interface DemoImportSummary {
   imported: number;
   skipped: number;
   contourSets: number;
+  editingSessions: number;
 }
 
 /**
@@ -27,7 +30,8 @@ export async function importDemoCohort(
   manifest: DemoManifest,
   onCase?: (done: number, description: string) => void,
 ): Promise<DemoImportSummary> {
-  const summary: DemoImportSummary = { imported: 0, skipped: 0, contourSets: 0 };
+  const summary: DemoImportSummary = { imported: 0, skipped: 0, contourSets: 0, editingSessions: 0 };
+  const csv = ['site,case,observer,structure,mode,started_at,ended_at,active_seconds,to_set,tool'];
   for (const alias of manifest.aliases) await addStructureAlias(db, alias.site, alias.name, alias.tg263Name);
   let done = 0;
   for (const demoCase of manifest.cases) {
@@ -50,8 +54,40 @@ export async function importDemoCohort(
       }
       summary.imported++;
       summary.contourSets += report.studies[0].structureSets.length;
+      // the physicians' drawing times, through the editing-time CSV import a clinic would use
+      const sets = await findPhysicianContourSets(db, report.studies[0].caseId);
+      for (const session of demoCase.sessions) {
+        const setId = sets.get(session.observer);
+        const row = [
+          demoCase.site,
+          report.studies[0].pseudonym,
+          session.observer,
+          session.tg263Name,
+          'from_scratch',
+        ];
+        row.push(
+          session.startedAt,
+          session.endedAt,
+          String(session.activeSeconds),
+          setId ? String(setId) : '',
+          'demo',
+        );
+        csv.push(
+          row.map((value) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value)).join(','),
+        );
+      }
     }
     onCase?.(++done, demoCase.patientId);
+  }
+  if (csv.length > 1) {
+    const result = await importEditingCsv(db, `${csv.join('\n')}\n`, 'demo editing log');
+    if (result.errors.length > 0) {
+      throw new AppError(
+        'INTERNAL',
+        `demo editing log: ${result.errors.map((e) => `line ${e.line}: ${e.message}`).join('; ')}`,
+      );
+    }
+    summary.editingSessions = result.imported;
   }
   return summary;
 }

@@ -58,6 +58,14 @@ export interface DemoCase {
   spacingMm: Vec3;
   fovMm: number;
   acquisitionDate: string;
+  /** Manual contouring sessions of the physicians (from scratch), for the editing-time import. */
+  sessions: Array<{
+    observer: string;
+    tg263Name: string;
+    startedAt: string;
+    endedAt: string;
+    activeSeconds: number;
+  }>;
   scanner: string;
   convolutionKernel: string;
   observers: string[];
@@ -344,6 +352,33 @@ function imageGrid(dims: Vec3, spacingMm: Vec3, originLps: Vec3, frameOfReferenc
   };
 }
 
+/** In-plane boundary length of a mask (mm): boundary pixels (a 4-neighbour outside) times the pixel size. */
+function boundaryLengthMm(data: Uint8Array, dims: Vec3, spacingMm: Vec3): number {
+  const [nx, ny, nz] = dims;
+  let pixels = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const row = nx * (j + ny * k);
+      for (let i = 0; i < nx; i++) {
+        const n = row + i;
+        if (data[n] === 0) continue;
+        if (
+          i === 0 ||
+          i === nx - 1 ||
+          j === 0 ||
+          j === ny - 1 ||
+          !data[n - 1] ||
+          !data[n + 1] ||
+          !data[n - nx] ||
+          !data[n + nx]
+        )
+          pixels++;
+      }
+    }
+  }
+  return (pixels * (spacingMm[0] + spacingMm[1])) / 2;
+}
+
 const interpreted: Record<string, string> = {
   OAR: 'ORGAN',
   CTV: 'CTV',
@@ -455,6 +490,7 @@ export async function generateDemoCohort(
         acquisitionTime: '093000',
       });
       const observers = [neutral(truthObserver), ...site.physicians];
+      const sessions: DemoCase['sessions'] = [];
       for (const [index, style] of observers.entries()) {
         const rois = phantom.structures.flatMap((structure, roiIndex) => {
           const catalogue = findTg263Structure(structure.tg263Name);
@@ -475,6 +511,20 @@ export async function generateDemoCohort(
               ? mask
               : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
           if (!styled.data.some((v) => v !== 0)) return [];
+          if (style.code !== truthObserver && catalogue?.category !== 'external') {
+            // drawing time grows with the contour length drawn: 25 s a structure plus 0.3 s a mm, +-25 %
+            const lengthMm = boundaryLengthMm(styled.data, grid.dims, grid.spacingMm);
+            const activeSeconds = Math.round((25 + 0.3 * lengthMm) * (0.75 + 0.5 * caseRandom()));
+            const began =
+              acquired.getTime() + (index + 1) * 86_400_000 + 14 * 3_600_000 + sessions.length * 1_200_000;
+            sessions.push({
+              observer: style.code,
+              tg263Name: structure.tg263Name,
+              startedAt: new Date(began).toISOString(),
+              endedAt: new Date(began + Math.round(activeSeconds * 1.15) * 1000).toISOString(),
+              activeSeconds,
+            });
+          }
           const name =
             style.code === truthObserver
               ? structure.tg263Name
@@ -542,6 +592,7 @@ export async function generateDemoCohort(
         spacingMm: site.spacingMm,
         fovMm: site.fovMm,
         acquisitionDate: date,
+        sessions,
         scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
         convolutionKernel: profile.tags.convolutionKernel,
         observers: observers.map((o) => o.code),
