@@ -1,7 +1,9 @@
 import { sharedRuntime } from '$lib/server/runtime';
+import { getOverview } from '$lib/server/services/overview.service';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async () => {
   const runtime = await sharedRuntime();
-  return { health: await runtime.health() };
+  const [health, counts] = await Promise.all([runtime.health(), getOverview(runtime.database.db)]);
+  return { health, counts };
 };

@@ -72,7 +72,7 @@ export interface DemoCase {
 }
 
 export interface DemoManifest {
-  version: 1;
+  version: 2;
   options: DemoOptions;
   /** The observer whose structure sets are the phantom's true organs (no style applied). */
   truthObserver: string;
@@ -406,7 +406,7 @@ export async function generateDemoCohort(
   const driftFrom = new Date(start + 7 * 30 * 86_400_000);
   const total = options.sites * options.casesPerSite;
   const manifest: DemoManifest = {
-    version: 1,
+    version: 2,
     options,
     truthObserver,
     driftEvent: {
@@ -611,7 +611,7 @@ export async function generateDemoCohort(
 export async function readDemoManifest(outDir: string, options: DemoOptions): Promise<DemoManifest | null> {
   try {
     const manifest = JSON.parse(await readFile(path.join(outDir, 'manifest.json'), 'utf8')) as DemoManifest;
-    const same = manifest.version === 1 && JSON.stringify(manifest.options) === JSON.stringify(options);
+    const same = manifest.version === 2 && JSON.stringify(manifest.options) === JSON.stringify(options);
     return same ? manifest : null;
   } catch {
     return null;
