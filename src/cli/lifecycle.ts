@@ -1,4 +1,9 @@
-import type { Logger } from '../lib/server/logger';
+import { readFile } from 'node:fs/promises';
+import { AppError, errorMessage } from '../lib/core/errors';
+import { loadConfig, type Config } from '../lib/server/config';
+import type { Db } from '../lib/server/db/connection';
+import { openDatabase } from '../lib/server/db/database';
+import { createLogger, type Logger } from '../lib/server/logger';
 
 /**
  * Runs `shutdown` on the first SIGINT or SIGTERM and exits when it settles; a second signal exits at
@@ -28,4 +33,30 @@ export function runUntilSignal(logger: Logger, shutdown: () => Promise<void>): P
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return new Promise<never>(() => {});
+}
+
+/** Reads a file named on the command line; INVALID_ARGUMENT names it when it cannot be read. */
+export async function readInputFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new AppError('INVALID_ARGUMENT', `cannot read ${file}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+/** Opens the configured database (migrating it), runs one command's work and closes it again. */
+export async function withCliDatabase<T>(
+  name: string,
+  work: (db: Db, config: Config) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig();
+  const opened = await openDatabase(config, createLogger(config.logLevel), {
+    migrate: true,
+    applicationName: `contourbench-${name}`,
+  });
+  try {
+    return await work(opened.connection.db, config);
+  } finally {
+    await opened.close();
+  }
 }

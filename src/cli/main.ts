@@ -9,6 +9,7 @@ import { registerExportRtStruct } from './commands/export-rtstruct';
 import { registerImport } from './commands/import';
 import { registerMetrics } from './commands/metrics';
 import { registerMigrate } from './commands/migrate';
+import { registerModelCommands } from './commands/model';
 import { registerRasterize } from './commands/rasterize';
 import { registerServe } from './commands/serve';
 import { registerSites } from './commands/sites';
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerStructures(program);
   registerSites(program);
   registerEditing(program);
+  registerModelCommands(program);
   registerDemo(program);
   return program;
 }
