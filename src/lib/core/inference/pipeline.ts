@@ -1,0 +1,251 @@
+import { AppError } from '../errors';
+import { modelReference, postprocessingFor, type ModelCard } from '../models/model-card';
+import type { Vec3, Volume } from '../volume/volume';
+import { normaliseIntensities } from './normalise';
+import { applyPostprocessing } from './postprocess';
+import { resampleLinear, resampleNearest, targetGrid } from './resample';
+import { gaussianImportance, windowGrid } from './sliding-window';
+
+/** Runs the model on one window: input in the card's axis order, batch 1; returns the raw output. */
+export type WindowRunner = (
+  input: Float32Array,
+  dims: readonly number[],
+) => Promise<{ data: Float32Array; dims: readonly number[] }>;
+
+export interface SegmentationTimings {
+  resampleMs: number;
+  normaliseMs: number;
+  inferenceMs: number;
+  /** time spent preparing windows and accumulating outputs (the pipeline's own work around session.run) */
+  windowOverheadMs: number;
+  labelsMs: number;
+  totalMs: number;
+}
+
+export interface Segmentation {
+  /** TG-263 name -> mask on the CT's grid (x fastest), after post-processing */
+  masks: Map<string, Uint8Array>;
+  /** the grid the model ran on */
+  modelGrid: { dims: Vec3; spacingMm: Vec3 };
+  windows: number;
+  timings: SegmentationTimings;
+  /** voxels changed by post-processing, per structure */
+  postprocessing: Map<string, { removedVoxels: number; filledVoxels: number }>;
+}
+
+export interface SegmentOptions {
+  /** called after each window with (done, total) */
+  onWindow?: (done: number, total: number) => void;
+}
+
+function channelsLast(card: ModelCard): boolean {
+  return card.input.axisOrder.endsWith('C');
+}
+
+/**
+ * Segments a CT (Hounsfield units) with a model as its card describes: resample to the model spacing,
+ * normalise, sliding windows with overlap and Gaussian weighting (2D and 2.5D models run slice by slice,
+ * 2.5D with neighbouring slices as channels), activation, label map, resampling back to the CT grid
+ * (nearest neighbour on labels) and per-structure post-processing. The model itself is `run`; this
+ * function is pure otherwise. Non-finite or wrongly shaped outputs fail with the window named.
+ */
+export async function segmentVolume(
+  ct: Volume,
+  card: ModelCard,
+  run: WindowRunner,
+  options: SegmentOptions = {},
+): Promise<Segmentation> {
+  const name = modelReference(card);
+  const started = performance.now();
+  const timings: SegmentationTimings = {
+    resampleMs: 0,
+    normaliseMs: 0,
+    inferenceMs: 0,
+    windowOverheadMs: 0,
+    labelsMs: 0,
+    totalMs: 0,
+  };
+  let t = performance.now();
+  const grid = targetGrid(ct.dims, ct.spacingMm, card.input.spacingMm);
+  const image = resampleLinear(ct.data, ct.dims, grid.dims);
+  timings.resampleMs += performance.now() - t;
+  t = performance.now();
+  normaliseIntensities(image, card.input.normalisation);
+  let padValue = Infinity;
+  for (let i = 0; i < image.length; i += 1) if (image[i]! < padValue) padValue = image[i]!;
+  timings.normaliseMs = performance.now() - t;
+
+  const [nx, ny, nz] = grid.dims;
+  const size: [number, number, number] = [nz, ny, nx];
+  const is3d = card.input.kind === '3d';
+  const patch: [number, number, number] = is3d
+    ? [card.input.patchSize[0]!, card.input.patchSize[1]!, card.input.patchSize[2]!]
+    : [1, card.input.patchSize[0]!, card.input.patchSize[1]!];
+  const padded: [number, number, number] = [
+    Math.max(size[0], patch[0]),
+    Math.max(size[1], patch[1]),
+    Math.max(size[2], patch[2]),
+  ];
+  const windows = windowGrid(padded, patch, card.input.overlap);
+  const importance = gaussianImportance(patch, card.input.gaussianSigmaScale);
+  const channels = card.input.channels;
+  const patchVoxels = patch[0] * patch[1] * patch[2];
+  const inputDims = [...card.input.axisOrder].map((axis) =>
+    axis === 'N' ? 1 : axis === 'C' ? channels : axis === 'D' ? patch[0] : axis === 'H' ? patch[1] : patch[2],
+  );
+  const input = new Float32Array(patchVoxels * channels);
+  const last = channelsLast(card);
+  const half = (channels - 1) / 2;
+  const voxels = nx * ny * nz;
+  const weightSum = new Float32Array(voxels);
+  let accumulated: Float32Array | undefined;
+  let outChannels = 0;
+  const activation = card.output.activation;
+  const probabilities = new Float32Array(64);
+
+  for (let w = 0; w < windows.length; w += 1) {
+    const [d0, h0, w0] = windows[w]!;
+    let tw = performance.now();
+    // Fill the input: channel c of a 2.5D model is slice d + c - half, clamped to the volume.
+    for (let c = 0; c < channels; c += 1) {
+      for (let d = 0; d < patch[0]; d += 1) {
+        const z = d0 + d + (is3d ? 0 : c - half);
+        const zc = Math.min(nz - 1, Math.max(0, z));
+        const zInside = d0 + d < nz;
+        for (let h = 0; h < patch[1]; h += 1) {
+          const y = h0 + h;
+          const rowInside = zInside && y < ny;
+          const rowBase = nx * (y + ny * zc);
+          const p = (d * patch[1] + h) * patch[2];
+          for (let x = 0; x < patch[2]; x += 1) {
+            const value = rowInside && w0 + x < nx ? image[rowBase + w0 + x]! : padValue;
+            if (last) input[(p + x) * channels + c] = value;
+            else input[c * patchVoxels + p + x] = value;
+          }
+        }
+      }
+    }
+    timings.windowOverheadMs += performance.now() - tw;
+    const ti = performance.now();
+    const output = await run(input, inputDims);
+    timings.inferenceMs += performance.now() - ti;
+    tw = performance.now();
+
+    const expectedRank = inputDims.length;
+    const channelAxis = card.input.axisOrder.indexOf('C');
+    const spatialOk =
+      output.dims.length === expectedRank &&
+      output.dims.every((n, axis) => axis === channelAxis || n === inputDims[axis]);
+    const k = output.dims[channelAxis] ?? 0;
+    if (!spatialOk || output.data.length !== k * patchVoxels)
+      throw new AppError(
+        'WORKER_FAILED',
+        `${name}: output of shape [${output.dims.join(', ')}] for input [${inputDims.join(', ')}] (window ${w + 1} of ${windows.length}); expected [${inputDims.map((n, axis) => (axis === channelAxis ? 'C' : n)).join(', ')}]`,
+      );
+    if (accumulated === undefined) {
+      outChannels = k;
+      const highest = Math.max(...card.output.labels.map((l) => l.channel));
+      if (k <= highest)
+        throw new AppError(
+          'WORKER_FAILED',
+          `${name}: the output has ${k} channels; the label map uses channel ${highest}`,
+        );
+      if (k > probabilities.length)
+        throw new AppError(
+          'WORKER_FAILED',
+          `${name}: ${k} output channels; at most ${probabilities.length} are supported`,
+        );
+      accumulated = new Float32Array(k * voxels);
+    } else if (k !== outChannels) {
+      throw new AppError(
+        'WORKER_FAILED',
+        `${name}: window ${w + 1} has ${k} output channels, the first had ${outChannels}`,
+      );
+    }
+    const data = output.data;
+    for (let d = 0; d < patch[0]; d += 1) {
+      const z = d0 + d;
+      if (z >= nz) break;
+      for (let h = 0; h < patch[1]; h += 1) {
+        const y = h0 + h;
+        if (y >= ny) break;
+        const p = (d * patch[1] + h) * patch[2];
+        const base = nx * (y + ny * z) + w0;
+        for (let x = 0; x < patch[2] && w0 + x < nx; x += 1) {
+          const q = p + x;
+          const weight = importance[q]!;
+          let max = -Infinity;
+          for (let c = 0; c < k; c += 1) {
+            const value = last ? data[q * k + c]! : data[c * patchVoxels + q]!;
+            if (!Number.isFinite(value))
+              throw new AppError(
+                'WORKER_FAILED',
+                `${name}: the model produced ${value} (channel ${c}, window ${w + 1} of ${windows.length} at d,h,w = ${d0},${h0},${w0})`,
+              );
+            probabilities[c] = value;
+            if (value > max) max = value;
+          }
+          if (activation === 'softmax') {
+            let sum = 0;
+            for (let c = 0; c < k; c += 1) {
+              probabilities[c] = Math.exp(probabilities[c]! - max);
+              sum += probabilities[c]!;
+            }
+            for (let c = 0; c < k; c += 1) probabilities[c] = probabilities[c]! / sum;
+          } else if (activation === 'sigmoid') {
+            for (let c = 0; c < k; c += 1) probabilities[c] = 1 / (1 + Math.exp(-probabilities[c]!));
+          }
+          const voxel = base + x;
+          weightSum[voxel] = weightSum[voxel]! + weight;
+          for (let c = 0; c < k; c += 1)
+            accumulated[c * voxels + voxel] = accumulated[c * voxels + voxel]! + probabilities[c]! * weight;
+        }
+      }
+    }
+    timings.windowOverheadMs += performance.now() - tw;
+    options.onWindow?.(w + 1, windows.length);
+  }
+
+  t = performance.now();
+  const acc = accumulated as Float32Array;
+  const masks = new Map<string, Uint8Array>();
+  const postprocessing = new Map<string, { removedVoxels: number; filledVoxels: number }>();
+  const modelMasks = new Map<string, Uint8Array>();
+  if (activation === 'sigmoid') {
+    for (const { channel, structure } of card.output.labels) {
+      const mask = new Uint8Array(voxels);
+      const offset = channel * voxels;
+      for (let v = 0; v < voxels; v += 1)
+        mask[v] = acc[offset + v]! >= card.output.threshold * weightSum[v]! ? 1 : 0;
+      modelMasks.set(structure, mask);
+    }
+  } else {
+    const labels = new Uint8Array(voxels);
+    for (let v = 0; v < voxels; v += 1) {
+      let best = 0;
+      let bestValue = acc[v]!;
+      for (let c = 1; c < outChannels; c += 1) {
+        const value = acc[c * voxels + v]!;
+        if (value > bestValue) {
+          best = c;
+          bestValue = value;
+        }
+      }
+      labels[v] = best;
+    }
+    const back = resampleNearest(labels, grid.dims, ct.dims);
+    for (const { channel, structure } of card.output.labels) {
+      const mask = new Uint8Array(back.length);
+      for (let v = 0; v < back.length; v += 1) mask[v] = back[v] === channel ? 1 : 0;
+      masks.set(structure, mask);
+    }
+  }
+  for (const [structure, mask] of modelMasks) masks.set(structure, resampleNearest(mask, grid.dims, ct.dims));
+  for (const [structure, mask] of masks) {
+    const result = applyPostprocessing(mask, ct.dims, postprocessingFor(card, structure));
+    postprocessing.set(structure, { removedVoxels: result.removedVoxels, filledVoxels: result.filledVoxels });
+  }
+  timings.labelsMs = performance.now() - t;
+  timings.totalMs = performance.now() - started;
+  return { masks, modelGrid: grid, windows: windows.length, timings, postprocessing };
+}
