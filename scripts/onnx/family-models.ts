@@ -242,3 +242,35 @@ export function transformer3d(seed: number): FamilyModel {
 }
 
 export const FAMILY_BUILDERS = [unet3d, net2d, net25d, transformer3d] as const;
+
+/**
+ * A classical threshold as an ONNX graph: channel 1 logit = 20 (x - 0.5) of the normalised input, channel
+ * 0 = 0, so the label is "normalised value above 0.5". With a [-1000, 1000] HU window that is HU > 0.
+ */
+export function thresholdModel(): FamilyModel {
+  const g = new GraphBuilder('threshold');
+  const x = g.input('image', ['batch', 1, 'depth', 'height', 'width']);
+  const foreground = g.op1('Mul', [g.op1('Sub', [x, g.constant([0.5], [1])]), g.constant([20], [1])]);
+  const background = g.op1('Mul', [x, g.constant([0], [1])]);
+  g.identity(g.op1('Concat', [background, foreground], { axis: 1 }), 'logits');
+  g.output('logits', ['batch', 2, 'depth', 'height', 'width']);
+  return {
+    family: '3d',
+    bytes: g.encode('HU threshold'),
+    card: {
+      ...CARD_BASE,
+      name: 'threshold',
+      version: '1',
+      intendedStructures: ['Heart'],
+      input: {
+        kind: '3d',
+        axisOrder: 'NCDHW',
+        channels: 1,
+        spacingMm: 'native',
+        patchSize: [8, 16, 16],
+        normalisation: { method: 'window', windowHu: [-1000, 1000] },
+      },
+      output: { activation: 'softmax', labels: [{ channel: 1, structure: 'Heart' }] },
+    },
+  };
+}

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FAMILY_BUILDERS } from '../../scripts/onnx/family-models';
+import { FAMILY_BUILDERS, thresholdModel } from '../../scripts/onnx/family-models';
+import { segmentVolume } from '../../src/lib/core/inference/pipeline';
+import { axisAlignedAffine, type Volume } from '../../src/lib/core/volume/volume';
+import { ModelSessions } from '../../src/lib/server/inference/model-sessions';
 import { parseModelCard } from '../../src/lib/core/models/model-card';
 import { checkGraphAgainstCard } from '../../src/lib/core/models/model-io';
 import { OnnxSession } from '../../src/lib/server/inference/onnx';
@@ -82,5 +85,70 @@ describe('model families built by scripts/onnx/family-models.ts', () => {
     await expect(
       OnnxSession.load(new TextEncoder().encode('not a model'), 'models/bad.onnx'),
     ).rejects.toThrow(/^models\/bad\.onnx: onnxruntime cannot load the model/);
+  });
+});
+
+describe('the pipeline with onnxruntime', () => {
+  const volume = (): Volume<Float32Array> => {
+    const dims: [number, number, number] = [40, 36, 20];
+    const data = new Float32Array(dims[0] * dims[1] * dims[2]);
+    let o = 0;
+    for (let k = 0; k < dims[2]; k += 1)
+      for (let j = 0; j < dims[1]; j += 1)
+        for (let i = 0; i < dims[0]; i += 1, o += 1)
+          data[o] =
+            (i - 20) ** 2 + (j - 18) ** 2 + ((k - 10) * 2) ** 2 < 100
+              ? 60
+              : -700 + ((i * 7 + j * 3 + k) % 11);
+    return { data, dims, spacingMm: [1, 1, 2], affineIjkToLps: axisAlignedAffine([1, 1, 2]) };
+  };
+
+  it('segments exactly the thresholded CT through an ONNX threshold graph and overlapping windows', async () => {
+    const model = thresholdModel();
+    const sessions = new ModelSessions({ intraOpThreads: 1 });
+    try {
+      const card = parseModelCard(model.card, 'threshold card');
+      const run = await sessions.runner('threshold', card, async () => model.bytes);
+      const ct = volume();
+      const result = await segmentVolume(ct, card, run);
+      // D 20 in steps of 4 (patch 8), H 36 and W 40 in steps of at most 8 (patch 16): 4 windows each
+      expect(result.windows).toBe(4 * 4 * 4);
+      expect(result.masks.get('Heart')).toEqual(Uint8Array.from(ct.data, (v) => (v > 0 ? 1 : 0)));
+      expect(await sessions.runner('threshold', card, () => Promise.reject(new Error('not reloaded')))).toBe(
+        run,
+      );
+      expect(sessions.size).toBe(1);
+    } finally {
+      await sessions.close();
+    }
+  });
+
+  for (const build of FAMILY_BUILDERS) {
+    it(`${build.name}: runs a whole volume through the pipeline onto the CT grid`, async () => {
+      const model = build(5);
+      const sessions = new ModelSessions({ intraOpThreads: 1 });
+      try {
+        const card = parseModelCard(model.card, 'card');
+        const run = await sessions.runner(model.family, card, async () => model.bytes);
+        const ct = volume();
+        const result = await segmentVolume(ct, card, run);
+        expect([...result.masks.keys()].sort()).toEqual(['Heart', 'Lung_L']);
+        for (const mask of result.masks.values()) expect(mask.length).toBe(ct.data.length);
+        expect(result.windows).toBeGreaterThan(0);
+      } finally {
+        await sessions.close();
+      }
+    });
+  }
+
+  it('refuses a session whose graph does not fit the card, and loads it again next time', async () => {
+    const model = thresholdModel();
+    const sessions = new ModelSessions();
+    const card = parseModelCard({ ...model.card, input: { ...model.card.input, name: 'x' } }, 'card');
+    await expect(sessions.runner('t', card, async () => model.bytes)).rejects.toThrow(
+      /^threshold@1 \(sha256 t…\) does not fit its card:\n {2}input.name "x" is not a graph input/,
+    );
+    expect(sessions.size).toBe(0);
+    await sessions.close();
   });
 });
