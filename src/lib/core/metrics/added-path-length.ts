@@ -14,7 +14,7 @@ export interface AddedPathLength {
   contourMm: number[];
   /** Slices with at least one added boundary pixel, per tolerance. */
   slicesWithAddedPixel: number[];
-  /** Per slice k (index into the array): pixel-model APL at each tolerance, 0 where nothing is added. */
+  /** Per tolerance (first index), per slice k (second index): pixel-model APL, 0 where nothing is added. */
   pixelMmBySlice: Float64Array[];
   referenceBoundaryPixelLengthMm: number;
   referenceContourLengthMm: number;

@@ -1,4 +1,5 @@
 import type { Mask } from '../volume/volume';
+import { foregroundBox } from '../volume/crop';
 import { mulberry32 } from './random';
 
 /**
@@ -101,37 +102,10 @@ export function applyObserverStyle(
   return out;
 }
 
-/** Inclusive bounding box of the foreground, or null when empty. */
+/** Inclusive bounding box of the foreground as [i0, i1, j0, j1, k0, k1], or null when empty. */
 function boundingBox(mask: Mask): [number, number, number, number, number, number] | null {
-  const [nx, ny, nz] = mask.dims;
-  const data = mask.data;
-  let i0 = nx;
-  let i1 = -1;
-  let j0 = ny;
-  let j1 = -1;
-  let k0 = nz;
-  let k1 = -1;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      const row = nx * (j + ny * k);
-      let first = -1;
-      let last = -1;
-      for (let i = 0; i < nx; i++) {
-        if (data[row + i] !== 0) {
-          if (first < 0) first = i;
-          last = i;
-        }
-      }
-      if (first < 0) continue;
-      if (first < i0) i0 = first;
-      if (last > i1) i1 = last;
-      if (j < j0) j0 = j;
-      if (j > j1) j1 = j;
-      if (k < k0) k0 = k;
-      if (k > k1) k1 = k;
-    }
-  }
-  return i1 < 0 ? null : [i0, i1, j0, j1, k0, k1];
+  const box = foregroundBox(mask.data, mask.dims);
+  return box === null ? null : [box.iMin, box.iMax, box.jMin, box.jMax, box.kMin, box.kMax];
 }
 
 /**

@@ -39,3 +39,40 @@ export function cropMask(mask: Mask, box: IndexBox): Mask {
   }
   return { data, dims, spacingMm: mask.spacingMm, affineIjkToLps: affine };
 }
+
+/** Inclusive index box of the non-zero voxels (x fastest), or null when there are none. */
+export function foregroundBox(data: ArrayLike<number>, dims: Vec3): IndexBox | null {
+  const [nx, ny, nz] = dims;
+  let iMin = nx;
+  let iMax = -1;
+  let jMin = ny;
+  let jMax = -1;
+  let kMin = nz;
+  let kMax = -1;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const row = nx * (j + ny * k);
+      let first = -1;
+      let last = -1;
+      for (let i = 0; i < nx; i++) {
+        if (data[row + i] !== 0) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      }
+      if (first < 0) continue;
+      if (first < iMin) iMin = first;
+      if (last > iMax) iMax = last;
+      if (j < jMin) jMin = j;
+      if (j > jMax) jMax = j;
+      if (k < kMin) kMin = k;
+      if (k > kMax) kMax = k;
+    }
+  }
+  return iMax < 0 ? null : { iMin, iMax, jMin, jMax, kMin, kMax };
+}
+
+/** A box as the [i0, j0, k0, i1, j1, k1] array stored in contour.bbox_ijk. */
+export function boxToIjk(box: IndexBox | null): number[] | null {
+  return box === null ? null : [box.iMin, box.jMin, box.kMin, box.iMax, box.jMax, box.kMax];
+}

@@ -1,4 +1,5 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
+import { boxToIjk, foregroundBox } from '../../core/volume/crop';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, errorMessage } from '../../core/errors';
@@ -123,27 +124,6 @@ interface PreparedRoi extends ImportedRoi {
   storedSizeBytes: number;
   sizeBytes: number;
   bboxIjk: number[] | null;
-}
-
-function boundingBox(mask: Uint8Array, dims: readonly number[]): number[] | null {
-  const [nx, ny] = dims;
-  let box: number[] | null = null;
-  for (let n = 0; n < mask.length; n++) {
-    if (mask[n] === 0) continue;
-    const i = n % nx;
-    const j = Math.floor(n / nx) % ny;
-    const k = Math.floor(n / (nx * ny));
-    if (box === null) box = [i, j, k, i, j, k];
-    else {
-      if (i < box[0]) box[0] = i;
-      if (j < box[1]) box[1] = j;
-      if (k < box[2]) box[2] = k;
-      if (i > box[3]) box[3] = i;
-      if (j > box[4]) box[4] = j;
-      if (k > box[5]) box[5] = k;
-    }
-  }
-  return box;
 }
 
 /** Replaces a temporary path in every file name and message of a report. */
@@ -297,7 +277,7 @@ async function importDicomFolder(
           maskSha256: stored.sha256,
           storedSizeBytes: stored.storedSizeBytes,
           sizeBytes: stored.sizeBytes,
-          bboxIjk: boundingBox(mask.data, series.grid.dims),
+          bboxIjk: boxToIjk(foregroundBox(mask.data, series.grid.dims)),
         });
       }
       result.rois = rois.map(({ roi, tg263Name, rule, voxels, volumeCc }) => ({

@@ -1,0 +1,131 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface CaseImage {
+  seriesId: number;
+  dims: [number, number, number];
+  spacingMm: [number, number, number];
+  originLpsMm: number[];
+  directionLps: number[];
+  volumeBlobSha256: string;
+}
+
+/** The CT of a case the model runs on: its first image series with a stored volume. */
+export async function findCaseImage(db: Db, caseId: number): Promise<CaseImage | undefined> {
+  const row = await db
+    .selectFrom('image_series')
+    .select([
+      'id',
+      'dim_x',
+      'dim_y',
+      'dim_z',
+      'spacing_x_mm',
+      'spacing_y_mm',
+      'spacing_z_mm',
+      'origin_lps_mm',
+      'direction_lps',
+      'volume_blob_sha256',
+    ])
+    .where('case_id', '=', caseId)
+    .where('volume_blob_sha256', 'is not', null)
+    .orderBy('id')
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  return {
+    seriesId: row.id,
+    dims: [row.dim_x, row.dim_y, row.dim_z],
+    spacingMm: [row.spacing_x_mm, row.spacing_y_mm, row.spacing_z_mm],
+    originLpsMm: row.origin_lps_mm,
+    directionLps: row.direction_lps,
+    volumeBlobSha256: row.volume_blob_sha256 as string,
+  };
+}
+
+export interface ReferenceContour {
+  setId: number;
+  source: 'physician' | 'consensus';
+  observerCode: string | null;
+  tg263Name: string;
+  structureId: number;
+  maskBlobSha256: string;
+}
+
+/** Every physician and consensus contour of a case on one image series, for these structures. */
+export async function findReferenceContours(
+  db: Db,
+  caseId: number,
+  seriesId: number,
+  structures: readonly string[],
+): Promise<ReferenceContour[]> {
+  if (structures.length === 0) return [];
+  const rows = await db
+    .selectFrom('contour')
+    .innerJoin('contour_set', 'contour_set.id', 'contour.contour_set_id')
+    .innerJoin('structure', 'structure.id', 'contour.structure_id')
+    .leftJoin('observer', 'observer.id', 'contour_set.observer_id')
+    .select([
+      'contour_set.id as setId',
+      'contour_set.source as source',
+      'observer.code as observerCode',
+      'structure.tg263_name as tg263Name',
+      'structure.id as structureId',
+      'contour.mask_blob_sha256 as maskBlobSha256',
+    ])
+    .where('contour_set.case_id', '=', caseId)
+    .where('contour_set.image_series_id', '=', seriesId)
+    .where('contour_set.source', 'in', ['physician', 'consensus'])
+    .where('structure.tg263_name', 'in', [...structures])
+    .orderBy('contour_set.id')
+    .orderBy('structure.tg263_name')
+    .execute();
+  return rows as ReferenceContour[];
+}
+
+/** The model's contour set of a case (natural key: case, model version), created or re-pointed at this run. */
+export async function upsertModelContourSet(
+  db: Db,
+  values: {
+    caseId: number;
+    modelVersionId: number;
+    evaluationRunId: number | null;
+    imageSeriesId: number;
+    label: string;
+  },
+): Promise<number> {
+  const existing = await db
+    .selectFrom('contour_set')
+    .select('id')
+    .where('case_id', '=', values.caseId)
+    .where('source', '=', 'model')
+    .where('model_version_id', '=', values.modelVersionId)
+    .where('parent_set_id', 'is', null)
+    .where('variant', '=', '')
+    .executeTakeFirst();
+  if (existing !== undefined) {
+    await db
+      .updateTable('contour_set')
+      .set({
+        evaluation_run_id: values.evaluationRunId,
+        image_series_id: values.imageSeriesId,
+        label: values.label,
+      })
+      .where('id', '=', existing.id)
+      .execute();
+    return existing.id;
+  }
+  const row = await db
+    .insertInto('contour_set')
+    .values({
+      case_id: values.caseId,
+      source: 'model',
+      model_version_id: values.modelVersionId,
+      evaluation_run_id: values.evaluationRunId,
+      image_series_id: values.imageSeriesId,
+      label: values.label,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}

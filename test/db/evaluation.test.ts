@@ -1,0 +1,219 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { thresholdModel } from '../../scripts/onnx/family-models';
+import { computeMetrics } from '../../src/lib/core/metrics/metric-set';
+import { axisAlignedAffine, type Mask, type Vec3 } from '../../src/lib/core/volume/volume';
+import { ModelSessions } from '../../src/lib/server/inference/model-sessions';
+import { upsertBlob } from '../../src/lib/server/repositories/blob.repository';
+import { upsertCase, upsertImageSeries } from '../../src/lib/server/repositories/case.repository';
+import {
+  upsertContour,
+  upsertPhysicianContourSet,
+} from '../../src/lib/server/repositories/contour.repository';
+import { ensureObserver } from '../../src/lib/server/repositories/observer.repository';
+import { ensureSite } from '../../src/lib/server/repositories/site.repository';
+import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
+import { findTg263Structure } from '../../src/lib/core/structures/tg263';
+import { evaluateCase } from '../../src/lib/server/services/evaluation.service';
+import { registerModel } from '../../src/lib/server/services/model-registry.service';
+import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+const dims: Vec3 = [48, 40, 16];
+const spacing: Vec3 = [1, 1, 2.5];
+
+function ball(radius: number): Uint8Array {
+  const mask = new Uint8Array(dims[0] * dims[1] * dims[2]);
+  let v = 0;
+  for (let k = 0; k < dims[2]; k += 1)
+    for (let j = 0; j < dims[1]; j += 1)
+      for (let i = 0; i < dims[0]; i += 1, v += 1)
+        mask[v] = (i - 24) ** 2 + (j - 20) ** 2 + ((k - 8) * 2.5) ** 2 <= radius * radius ? 1 : 0;
+  return mask;
+}
+
+let database: TestDatabase;
+let blobDir: string;
+let blobs: FileBlobStore;
+let caseId: number;
+let modelVersionId: number;
+const sessions = new ModelSessions({ intraOpThreads: 1 });
+const heart = ball(9);
+const references = { RO1: ball(10), RO2: heart };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  blobDir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-eval-'));
+  blobs = new FileBlobStore(blobDir);
+  const db = database.db;
+  const site = await ensureSite(db, 'SITE-EVAL');
+  caseId = await upsertCase(db, {
+    siteId: site.id,
+    pseudonym: 'EVAL01',
+    patientKeySha256: null,
+    acquisitionDate: '2026-01-02',
+    laterality: 'left',
+    surgeryType: null,
+    protocol: null,
+    manufacturer: null,
+    scannerModel: null,
+    convolutionKernel: null,
+    kvp: null,
+    sliceThicknessMm: null,
+    pixelSpacingMm: null,
+    huMean: null,
+    huStd: null,
+    huP05: null,
+    huP50: null,
+    huP95: null,
+  });
+  const ct = Int16Array.from(heart, (inside, v) => (inside ? 45 : -700 + (v % 13)));
+  const volume = await blobs.put(new Uint8Array(ct.buffer));
+  await upsertBlob(db, { ...volume, mediaType: 'application/octet-stream' });
+  const seriesId = await upsertImageSeries(db, {
+    caseId,
+    seriesInstanceUid: '2.25.1',
+    studyInstanceUid: '2.25.2',
+    frameOfReferenceUid: '2.25.3',
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    modality: 'CT',
+    description: '',
+    dims: [...dims],
+    spacingMm: [...spacing],
+    originLpsMm: [0, 0, 0],
+    directionLps: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+    slicePositionsMm: Array.from({ length: dims[2] }, (_, k) => k * spacing[2]),
+    sliceOriginsLpsMm: Array.from({ length: dims[2] }, (_, k) => [0, 0, k * spacing[2]]).flat(),
+    sopInstanceUids: Array.from({ length: dims[2] }, (_, k) => `2.25.10${k}`),
+    volumeBlobSha256: volume.sha256,
+  });
+  const structureIds = await ensureStructures(db, [findTg263Structure('Heart')!]);
+  for (const [code, mask] of Object.entries(references)) {
+    const observerId = await ensureObserver(db, site.id, code);
+    const setId = await upsertPhysicianContourSet(db, {
+      caseId,
+      imageSeriesId: seriesId,
+      observerId,
+      label: code,
+      sopInstanceUid: `2.25.9${code.at(-1)}`,
+    });
+    const stored = await blobs.put(mask);
+    await upsertBlob(db, { ...stored, mediaType: 'application/x-contourbench-mask' });
+    await upsertContour(db, {
+      contourSetId: setId,
+      structureId: structureIds.get('Heart')!,
+      maskBlobSha256: stored.sha256,
+      volumeCc: 0,
+      voxelCount: 0,
+      bboxIjk: null,
+      sourceRoiName: 'Heart',
+      sourceRoiNumber: 1,
+      colourRgb: null,
+    });
+  }
+  const model = thresholdModel();
+  modelVersionId = (
+    await registerModel(db, blobs, model.bytes, model.card, {
+      onnx: 'threshold.onnx',
+      card: 'threshold.json',
+    })
+  ).modelVersionId;
+}, 60_000);
+
+afterAll(async () => {
+  await sessions.close();
+  await database?.destroy();
+  if (blobDir) await rm(blobDir, { recursive: true, force: true });
+});
+
+async function counts() {
+  const db = database.db;
+  const n = async (table: 'metric' | 'contour_set' | 'contour') =>
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return { metrics: await n('metric'), sets: await n('contour_set'), contours: await n('contour') };
+}
+
+describe('evaluateCase', () => {
+  it('runs the model on the stored CT, stores its contour set and one metric row per reference set', async () => {
+    const result = await evaluateCase(
+      { db: database.db, blobs, sessions },
+      { caseId, modelVersionId, evaluationRunId: null },
+    );
+    expect(result.metricRows).toBe(2);
+    expect(result.referenceSets).toHaveLength(2);
+    const voxels = heart.reduce((a, b) => a + b, 0);
+    expect(result.structures).toEqual([{ tg263Name: 'Heart', voxels, volumeCc: (voxels * 2.5) / 1000 }]);
+    const stored = await database.db
+      .selectFrom('contour')
+      .select(['mask_blob_sha256', 'voxel_count', 'bbox_ijk'])
+      .where('contour_set_id', '=', result.modelContourSetId)
+      .executeTakeFirstOrThrow();
+    expect(Buffer.from(await blobs.get(stored.mask_blob_sha256)).equals(Buffer.from(heart))).toBe(true);
+    expect(stored.voxel_count).toBe(voxels);
+
+    const rows = await database.db
+      .selectFrom('metric')
+      .innerJoin('contour_set', 'contour_set.id', 'metric.reference_set_id')
+      .innerJoin('observer', 'observer.id', 'contour_set.observer_id')
+      .select([
+        'observer.code',
+        'metric.dice',
+        'metric.hd95_mm',
+        'metric.surface_dice',
+        'metric.definition_version',
+        'metric.apl_slices',
+      ])
+      .where('metric.test_set_id', '=', result.modelContourSetId)
+      .orderBy('observer.code')
+      .execute();
+    const grid = { dims, spacingMm: spacing, affineIjkToLps: axisAlignedAffine(spacing) };
+    const expected = computeMetrics(
+      { ...grid, data: references.RO1 } as Mask,
+      { ...grid, data: heart } as Mask,
+    );
+    expect(rows[0]).toMatchObject({
+      code: 'RO1',
+      dice: expected.dice,
+      hd95_mm: expected.hd95Mm,
+      definition_version: 'contourbench-metrics/1.0',
+    });
+    expect(rows[0]!.dice).toBeLessThan(1);
+    expect(rows[1]).toMatchObject({
+      code: 'RO2',
+      dice: 1,
+      hd95_mm: 0,
+      surface_dice: { '1': 1, '2': 1, '3': 1 },
+    });
+    expect(Object.keys(rows[0]!.apl_slices ?? {})).toEqual(['0', '1', '2', '3']);
+    expect(rows[0]!.apl_slices?.['0']).toHaveLength(dims[2]);
+  });
+
+  it('a repeated job replaces its rows and never duplicates them', async () => {
+    const before = await counts();
+    await evaluateCase(
+      { db: database.db, blobs, sessions },
+      { caseId, modelVersionId, evaluationRunId: null },
+    );
+    expect(await counts()).toEqual(before);
+    expect(before).toEqual({ metrics: 2, sets: 3, contours: 3 });
+    expect(sessions.size).toBe(1);
+  });
+
+  it('names the case when it has no CT', async () => {
+    await expect(
+      evaluateCase(
+        { db: database.db, blobs, sessions },
+        { caseId: 999_999, modelVersionId, evaluationRunId: null },
+      ),
+    ).rejects.toThrow('case 999999 has no stored CT volume');
+  });
+});
