@@ -188,3 +188,15 @@ describe('model card', () => {
     expect(() => parseModelReference('@1')).toThrow(/expected NAME@VERSION/);
   });
 });
+
+describe('the README example card', () => {
+  it('parses as printed', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../../../README.md', import.meta.url), 'utf8');
+    const block = /A complete card[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const card = parseModelCardJson(block!, 'README.md');
+    expect(card.output.labels).toHaveLength(4);
+    expect(postprocessingFor(card, 'A_LAD')).toEqual({ fillHoles: false });
+  });
+});
