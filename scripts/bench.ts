@@ -2,7 +2,15 @@
  * Benchmarks. `npm run bench -- metrics [--json]` times the full metric set in-process on the
  * 512x512x120 case of the shared test data and on a synthetic 2000 cc lung-like pair: median, minimum and
  * maximum of 7 runs after 2 warm-up runs, single thread, file reading timed separately.
+ * `npm run bench -- inference` runs every model family through the pipeline on a body-sized synthetic CT:
+ * a bare session.run on one patch against the pipeline's time per window (run plus window preparation and
+ * accumulation), the overhead share, and the whole volume.
  */
+import { FAMILY_BUILDERS, thresholdModel } from './onnx/family-models';
+import { segmentVolume } from '../src/lib/core/inference/pipeline';
+import { parseModelCard } from '../src/lib/core/models/model-card';
+import { checkGraphAgainstCard } from '../src/lib/core/models/model-io';
+import { OnnxSession } from '../src/lib/server/inference/onnx';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,8 +295,84 @@ async function benchDicom(json: boolean): Promise<void> {
   }
 }
 
+async function benchInference(json: boolean): Promise<void> {
+  // A body-sized synthetic CT: an elliptic water cylinder in air with a denser ellipsoid inside.
+  const dims: Vec3 = [192, 160, 48];
+  const spacingMm: Vec3 = [1.5, 1.5, 3];
+  const data = new Float32Array(dims[0] * dims[1] * dims[2]);
+  let v = 0;
+  for (let k = 0; k < dims[2]; k++)
+    for (let j = 0; j < dims[1]; j++)
+      for (let i = 0; i < dims[0]; i++, v++) {
+        const body = ((i - 96) / 85) ** 2 + ((j - 80) / 60) ** 2 <= 1;
+        const organ = ((i - 110) / 20) ** 2 + ((j - 75) / 18) ** 2 + ((k - 24) / 9) ** 2 <= 1;
+        data[v] = organ ? 45 : body ? -20 + ((i * 13 + j * 7 + k) % 21) : -1000;
+      }
+  const ct = { data, dims, spacingMm, affineIjkToLps: axisAlignedAffine(spacingMm) };
+  const rows = [];
+  for (const model of [...FAMILY_BUILDERS.map((build) => build(1)), thresholdModel()]) {
+    const card = parseModelCard(model.card, model.card.name);
+    const session = await OnnxSession.load(model.bytes, card.name, { intraOpThreads: 1 });
+    const { io } = checkGraphAgainstCard(session.signature(), card);
+    const { axisOrder, channels, patchSize } = card.input;
+    const spatial = [...patchSize];
+    const patchDims = [...axisOrder].map((a) =>
+      a === 'N' ? 1 : a === 'C' ? channels : (spatial.shift() as number),
+    );
+    const input = Float32Array.from({ length: patchDims.reduce((a, b) => a * b, 1) }, (_, n) => Math.sin(n));
+    const bare: number[] = [];
+    for (let r = 0; r < 25; r++) {
+      const started = performance.now();
+      await session.run(io!.input.name, { data: input, dims: patchDims }, io!.output.name);
+      if (r >= 5) bare.push(performance.now() - started);
+    }
+    const run = (x: Float32Array, d: readonly number[]) =>
+      session.run(io!.input.name, { data: x, dims: d }, io!.output.name);
+    const totals: number[] = [];
+    const perWindow: number[] = [];
+    const overheads: number[] = [];
+    let windows = 0;
+    for (let r = 0; r < 4; r++) {
+      const result = await segmentVolume(ct, card, run);
+      if (r === 0) continue;
+      windows = result.windows;
+      totals.push(result.timings.totalMs);
+      perWindow.push((result.timings.inferenceMs + result.timings.windowOverheadMs) / result.windows);
+      overheads.push(result.timings.windowOverheadMs / result.timings.inferenceMs);
+    }
+    await session.release();
+    rows.push({
+      model: `${card.name} (${model.family})`,
+      patch: patchDims.join('x'),
+      bare_run_ms: Math.round(median(bare) * 100) / 100,
+      pipeline_window_ms: Math.round(median(perWindow) * 100) / 100,
+      overhead_pct: Math.round(median(overheads) * 1000) / 10,
+      windows,
+      volume_ms: Math.round(median(totals)),
+    });
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `Inference, one intra-op thread, CT ${dims.join('x')} at ${spacingMm.join(' x ')} mm; medians; Node ${process.version}\n\n`,
+  );
+  process.stdout.write(
+    `${'model'.padEnd(34)} ${'patch'.padEnd(16)} ${'run ms'.padStart(8)} ${'window ms'.padStart(10)} ${'overhead'.padStart(9)} ${'windows'.padStart(8)} ${'volume ms'.padStart(10)}\n`,
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `${r.model.padEnd(34)} ${r.patch.padEnd(16)} ${String(r.bare_run_ms).padStart(8)} ${String(r.pipeline_window_ms).padStart(10)} ${`${r.overhead_pct}%`.padStart(9)} ${String(r.windows).padStart(8)} ${String(r.volume_ms).padStart(10)}\n`,
+    );
+}
+
 const [suite = 'metrics', ...flags] = process.argv.slice(2);
-const suites: Record<string, (json: boolean) => Promise<void>> = { metrics: benchMetrics, dicom: benchDicom };
+const suites: Record<string, (json: boolean) => Promise<void>> = {
+  metrics: benchMetrics,
+  dicom: benchDicom,
+  inference: benchInference,
+};
 if (!suites[suite]) {
   process.stderr.write(`bench: unknown suite "${suite}"; available: ${Object.keys(suites).join(', ')}\n`);
   process.exit(2);
