@@ -17,6 +17,14 @@ import { ensureSite } from '../../src/lib/server/repositories/site.repository';
 import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
 import { findTg263Structure } from '../../src/lib/core/structures/tg263';
 import { evaluateCase } from '../../src/lib/server/services/evaluation.service';
+import {
+  cancelEvaluationRun,
+  createEvaluationRun,
+  getRunProgress,
+} from '../../src/lib/server/services/evaluation-run.service';
+import { startWorker } from '../../src/lib/server/services/worker.service';
+import { createLogger } from '../../src/lib/server/logger';
+import { addCaseToCohort, ensureCohort } from '../../src/lib/server/repositories/cohort.repository';
 import { registerModel } from '../../src/lib/server/services/model-registry.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -215,5 +223,58 @@ describe('evaluateCase', () => {
         { caseId: 999_999, modelVersionId, evaluationRunId: null },
       ),
     ).rejects.toThrow('case 999999 has no stored CT volume');
+  });
+});
+
+describe('evaluation runs', () => {
+  it('runs one job per cohort case on a worker and records metrics with the run as provenance', async () => {
+    const cohortId = await ensureCohort(database.db, 'eval-cohort');
+    await addCaseToCohort(database.db, cohortId, caseId, 'test');
+    const run = await createEvaluationRun(database.db, { model: 'threshold@1', cohort: 'eval-cohort' });
+    expect(run.cases).toBe(1);
+    expect((await getRunProgress(database.db, run.runId)).status).toBe('queued');
+    const worker = await startWorker({
+      db: database.db,
+      pool: database.pool,
+      logger: createLogger('silent'),
+      version: 'test',
+      queue: null,
+      concurrency: 1,
+      blobs,
+    });
+    try {
+      let progress = await getRunProgress(database.db, run.runId);
+      for (let i = 0; i < 300 && progress.succeeded + progress.failed < progress.total; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        progress = await getRunProgress(database.db, run.runId);
+      }
+      expect(progress).toMatchObject({ status: 'succeeded', total: 1, succeeded: 1, failed: 0, errors: [] });
+      expect(progress.casesPerMinute).toBeGreaterThan(0);
+      expect(progress.etaSeconds).toBe(0);
+    } finally {
+      await worker.stop();
+    }
+    const rows = await database.db
+      .selectFrom('metric')
+      .select(['evaluation_run_id'])
+      .where('evaluation_run_id', '=', run.runId)
+      .execute();
+    expect(rows).toHaveLength(2);
+    expect(await counts()).toEqual({ metrics: 2, sets: 3, contours: 3 });
+  });
+
+  it('refuses unknown models and cohorts, and cancels a queued run, removing its jobs', async () => {
+    await expect(
+      createEvaluationRun(database.db, { model: 'threshold@9', cohort: 'eval-cohort' }),
+    ).rejects.toThrow('threshold@9 is not registered; versions of threshold: 1');
+    await expect(createEvaluationRun(database.db, { model: 'threshold@1', cohort: 'nope' })).rejects.toThrow(
+      'no cohort named "nope"',
+    );
+    const run = await createEvaluationRun(database.db, { model: 'threshold@1', cohort: 'eval-cohort' });
+    expect(await cancelEvaluationRun(database.db, run.runId)).toBe(1);
+    expect((await getRunProgress(database.db, run.runId)).status).toBe('cancelled');
+    await expect(cancelEvaluationRun(database.db, run.runId)).rejects.toThrow(
+      'has already ended (cancelled)',
+    );
   });
 });

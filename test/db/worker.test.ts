@@ -1,7 +1,10 @@
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { makeWorkerUtils } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/server/logger';
+import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { enqueueJob } from '../../src/lib/server/repositories/job.repository';
 import { upsertWorkerPool } from '../../src/lib/server/repositories/worker-pool.repository';
 import { awaitHealthPing, getHealth, requestHealthPing } from '../../src/lib/server/services/health.service';
@@ -33,6 +36,7 @@ async function worker(queue: string | null): Promise<WorkerHandle> {
     version: 'test',
     queue,
     concurrency: 1,
+    blobs: new FileBlobStore(path.join(os.tmpdir(), 'contourbench-worker-test-blobs')),
   });
   workers.push(handle);
   return handle;

@@ -48,6 +48,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     applicationName: options.applicationName,
   });
   const database = opened.connection;
+  const blobs = new FileBlobStore(path.join(config.dataDir, 'blobs'));
   let worker: WorkerHandle | null = null;
   try {
     await prepareJobQueue(database.pool, logger);
@@ -59,6 +60,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         version,
         queue: options.queue ?? null,
         concurrency: options.concurrency ?? config.workerConcurrency,
+        blobs,
       });
     }
   } catch (error) {
@@ -73,7 +75,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     database,
     embedded: opened.embedded !== null,
     worker,
-    blobs: new FileBlobStore(path.join(config.dataDir, 'blobs')),
+    blobs,
     health: () =>
       getHealth(database.db, {
         version,

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { ModelSessions } from '../inference/model-sessions';
+import type { BlobStore } from '../storage/blob-store';
 import os from 'node:os';
 import {
   Logger as GraphileLogger,
@@ -29,6 +31,8 @@ export interface WorkerOptions {
   /** null: the central queue; a name: only jobs routed to that queue (a federated site's worker). */
   queue: string | null;
   concurrency: number;
+  /** where CT volumes, masks and ONNX files are stored */
+  blobs: BlobStore;
   /** How often the pool reports itself alive. */
   heartbeatSeconds?: number;
   /** A pool silent this long is taken as dead and its locked jobs are released for retry. */
@@ -110,6 +114,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     log.warn({ jobId: job.id, task: job.task_identifier, attempt: job.attempts }, errorMessage(error));
   });
 
+  const sessions = new ModelSessions();
   const utils = await makeWorkerUtils({ pgPool: pool, logger: graphileLogger(log) });
   let runner: Runner;
   try {
@@ -121,7 +126,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       parsedCronItems: [],
       logger: graphileLogger(log),
       events,
-      taskList: createTaskList({ db, logger: log }, queue),
+      taskList: createTaskList({ db, logger: log, blobs: options.blobs, sessions }, queue),
     });
   } catch (error) {
     await utils.release();
@@ -160,6 +165,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         log.warn({ err: error }, 'could not remove the worker heartbeat row'),
       );
       await utils.release();
+      await sessions.close();
       log.info({ poolId }, 'job worker stopped');
     })();
     return stopping;

@@ -1,0 +1,58 @@
+import type { Task } from 'graphile-worker';
+import { z } from 'zod';
+import { AppError, errorMessage, isAppError } from '../../core/errors';
+import { evaluateCase } from '../services/evaluation.service';
+import { markRunStarted, recordCaseOutcome } from '../services/evaluation-run.service';
+import type { JobContext } from './context';
+
+const payloadSchema = z.object({ runId: z.number().int().positive(), caseId: z.number().int().positive() });
+
+/**
+ * One case of an evaluation run: infer, store the model contour set and the metric rows (one
+ * transaction inside evaluateCase), then record the outcome. A failure is recorded with its message on
+ * every attempt and rethrown, so graphile-worker retries it; the last attempt's message stays.
+ */
+export function evaluateCaseTask(context: JobContext): Task {
+  return async (payload, helpers) => {
+    const parsed = payloadSchema.safeParse(payload);
+    if (!parsed.success)
+      throw new AppError(
+        'INVALID_INPUT',
+        `evaluate-case job ${helpers.job.id}: payload needs runId and caseId`,
+      );
+    const { runId, caseId } = parsed.data;
+    const status = await markRunStarted(context.db, runId);
+    if (status === undefined || status === 'cancelled') return;
+    const run = await context.db
+      .selectFrom('evaluation_run')
+      .select('model_version_id')
+      .where('id', '=', runId)
+      .executeTakeFirstOrThrow();
+    const startedAt = new Date();
+    const base = {
+      runId,
+      caseId,
+      attempts: helpers.job.attempts,
+      workerId: helpers.job.locked_by,
+      startedAt,
+    };
+    try {
+      const result = await evaluateCase(
+        { db: context.db, blobs: context.blobs, sessions: context.sessions },
+        { caseId, modelVersionId: run.model_version_id, evaluationRunId: runId },
+      );
+      helpers.logger.info(
+        `run ${runId} case ${caseId}: ${result.metricRows} metric rows, ${result.windows} windows, ${Math.round(result.timings.totalMs)} ms inference`,
+      );
+      await recordCaseOutcome(context.db, { ...base, status: 'succeeded' });
+    } catch (error) {
+      await recordCaseOutcome(context.db, {
+        ...base,
+        status: 'failed',
+        errorCode: isAppError(error) ? error.code : 'INTERNAL',
+        errorMessage: errorMessage(error),
+      });
+      throw error;
+    }
+  };
+}
