@@ -1,6 +1,7 @@
 import type { Task } from 'graphile-worker';
 import { z } from 'zod';
 import { AppError, errorMessage, isAppError } from '../../core/errors';
+import { findRun } from '../repositories/evaluation-run.repository';
 import { evaluateCase } from '../services/evaluation.service';
 import { markRunStarted, recordCaseOutcome } from '../services/evaluation-run.service';
 import type { JobContext } from './context';
@@ -21,13 +22,9 @@ export function evaluateCaseTask(context: JobContext): Task {
         `evaluate-case job ${helpers.job.id}: payload needs runId and caseId`,
       );
     const { runId, caseId } = parsed.data;
-    const status = await markRunStarted(context.db, runId);
-    if (status === undefined || status === 'cancelled') return;
-    const run = await context.db
-      .selectFrom('evaluation_run')
-      .select('model_version_id')
-      .where('id', '=', runId)
-      .executeTakeFirstOrThrow();
+    await markRunStarted(context.db, runId);
+    const run = await findRun(context.db, runId);
+    if (run === undefined || run.status === 'cancelled') return;
     const startedAt = new Date();
     const base = {
       runId,
@@ -39,7 +36,7 @@ export function evaluateCaseTask(context: JobContext): Task {
     try {
       const result = await evaluateCase(
         { db: context.db, blobs: context.blobs, sessions: context.sessions },
-        { caseId, modelVersionId: run.model_version_id, evaluationRunId: runId },
+        { caseId, modelVersionId: run.modelVersionId, evaluationRunId: runId },
       );
       helpers.logger.info(
         `run ${runId} case ${caseId}: ${result.metricRows} metric rows, ${result.windows} windows, ${Math.round(result.timings.totalMs)} ms inference`,

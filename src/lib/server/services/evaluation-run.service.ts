@@ -1,9 +1,20 @@
-import { sql } from 'kysely';
 import { AppError } from '../../core/errors';
 import { parseModelReference } from '../../core/models/model-card';
 import type { Db } from '../db/connection';
 import type { RunStatus } from '../db/schema';
 import { taskIdentifier } from '../jobs/queues';
+import {
+  deleteUnlockedRunJobs,
+  findCohortCasesWithQueue,
+  findCohortId,
+  findRun,
+  findRunFailures,
+  insertEvaluationRun,
+  markRunCancelled,
+  markRunRunning,
+  refreshRunCounters,
+  upsertJobOutcome,
+} from '../repositories/evaluation-run.repository';
 import { enqueueJob } from '../repositories/job.repository';
 import { getModelVersion } from './model-registry.service';
 
@@ -30,40 +41,25 @@ export async function createEvaluationRun(
   const { name, version } = parseModelReference(options.model);
   const modelVersion = await getModelVersion(db, name, version);
   return db.transaction().execute(async (trx) => {
-    const cohort = await trx
-      .selectFrom('cohort')
-      .select('id')
-      .where('name', '=', options.cohort)
-      .executeTakeFirst();
-    if (cohort === undefined) throw new AppError('NOT_FOUND', `no cohort named "${options.cohort}"`);
-    const cases = await trx
-      .selectFrom('cohort_case')
-      .innerJoin('patient_case', 'patient_case.id', 'cohort_case.case_id')
-      .innerJoin('site', 'site.id', 'patient_case.site_id')
-      .select(['patient_case.id as caseId', 'site.worker_queue as queue'])
-      .where('cohort_case.cohort_id', '=', cohort.id)
-      .orderBy('patient_case.id')
-      .execute();
+    const cohortId = await findCohortId(trx, options.cohort);
+    if (cohortId === undefined) throw new AppError('NOT_FOUND', `no cohort named "${options.cohort}"`);
+    const cases = await findCohortCasesWithQueue(trx, cohortId);
     if (cases.length === 0) throw new AppError('INVALID_ARGUMENT', `cohort "${options.cohort}" has no cases`);
-    const run = await trx
-      .insertInto('evaluation_run')
-      .values({
-        cohort_id: cohort.id,
-        model_version_id: modelVersion.id,
-        parameters: { reference: 'all physician and consensus sets' },
-        jobs_total: cases.length,
-        created_by: options.createdBy ?? null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const runId = await insertEvaluationRun(trx, {
+      cohortId,
+      modelVersionId: modelVersion.id,
+      parameters: { reference: 'all physician and consensus sets' },
+      jobsTotal: cases.length,
+      createdBy: options.createdBy ?? null,
+    });
     for (const c of cases)
       await enqueueJob(
         trx,
         taskIdentifier(EVALUATE_CASE_TASK, c.queue),
-        { runId: run.id, caseId: c.caseId },
-        { jobKey: `evaluate:${run.id}:${c.caseId}`, maxAttempts: EVALUATE_CASE_MAX_ATTEMPTS },
+        { runId, caseId: c.caseId },
+        { jobKey: `evaluate:${runId}:${c.caseId}`, maxAttempts: EVALUATE_CASE_MAX_ATTEMPTS },
       );
-    return { runId: run.id, modelVersionId: modelVersion.id, cohortId: cohort.id, cases: cases.length };
+    return { runId, modelVersionId: modelVersion.id, cohortId, cases: cases.length };
   });
 }
 
@@ -97,126 +93,52 @@ export async function recordCaseOutcome(
     errorMessage?: string | null;
   },
 ): Promise<void> {
-  const finishedAt = new Date();
   await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('job_outcome')
-      .values({
-        evaluation_run_id: outcome.runId,
-        case_id: outcome.caseId,
-        status: outcome.status,
-        attempts: outcome.attempts,
-        error_code: outcome.errorCode ?? null,
-        error_message: outcome.errorMessage ?? null,
-        worker_id: outcome.workerId,
-        started_at: outcome.startedAt,
-        finished_at: finishedAt,
-        duration_ms: finishedAt.getTime() - outcome.startedAt.getTime(),
-      })
-      .onConflict((oc) =>
-        oc.columns(['evaluation_run_id', 'case_id']).doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          attempts: eb.ref('excluded.attempts'),
-          error_code: eb.ref('excluded.error_code'),
-          error_message: eb.ref('excluded.error_message'),
-          worker_id: eb.ref('excluded.worker_id'),
-          started_at: eb.ref('excluded.started_at'),
-          finished_at: eb.ref('excluded.finished_at'),
-          duration_ms: eb.ref('excluded.duration_ms'),
-        })),
-      )
-      .execute();
-    await sql`
-      update evaluation_run r set
-        jobs_succeeded = o.succeeded,
-        jobs_failed = o.failed,
-        status = case
-          when r.status = 'cancelled' then r.status
-          when o.succeeded + o.failed >= r.jobs_total then (case when o.failed > 0 then 'failed' else 'succeeded' end)
-          else 'running' end,
-        finished_at = case when r.status <> 'cancelled' and o.succeeded + o.failed >= r.jobs_total then now() else r.finished_at end
-      from (
-        select count(*) filter (where status = 'succeeded')::int as succeeded,
-               count(*) filter (where status = 'failed')::int as failed
-        from job_outcome where evaluation_run_id = ${outcome.runId}
-      ) o
-      where r.id = ${outcome.runId}`.execute(trx);
+    await upsertJobOutcome(trx, {
+      ...outcome,
+      finishedAt: new Date(),
+      errorCode: outcome.errorCode ?? null,
+      errorMessage: outcome.errorMessage ?? null,
+    });
+    await refreshRunCounters(trx, outcome.runId);
   });
 }
 
-/** Marks a run as started (first job taken), once. */
+/** Marks a run as started (first job taken), once; returns its status. */
 export async function markRunStarted(db: Db, runId: number): Promise<RunStatus | undefined> {
-  await db
-    .updateTable('evaluation_run')
-    .set({ status: 'running', started_at: new Date() })
-    .where('id', '=', runId)
-    .where('status', '=', 'queued')
-    .execute();
-  const row = await db
-    .selectFrom('evaluation_run')
-    .select('status')
-    .where('id', '=', runId)
-    .executeTakeFirst();
-  return row?.status;
+  await markRunRunning(db, runId);
+  return (await findRun(db, runId))?.status;
 }
 
 /** Cancels a run: its pending jobs are removed; jobs already running finish and are recorded. */
 export async function cancelEvaluationRun(db: Db, runId: number): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const run = await trx
-      .updateTable('evaluation_run')
-      .set({ status: 'cancelled', finished_at: new Date() })
-      .where('id', '=', runId)
-      .where('status', 'in', ['queued', 'running'])
-      .returning('id')
-      .executeTakeFirst();
-    if (run === undefined) {
-      const exists = await trx
-        .selectFrom('evaluation_run')
-        .select('status')
-        .where('id', '=', runId)
-        .executeTakeFirst();
-      if (exists === undefined) throw new AppError('NOT_FOUND', `no evaluation run ${runId}`);
-      throw new AppError('CONFLICT', `evaluation run ${runId} has already ended (${exists.status})`);
+    if (!(await markRunCancelled(trx, runId))) {
+      const run = await findRun(trx, runId);
+      if (run === undefined) throw new AppError('NOT_FOUND', `no evaluation run ${runId}`);
+      throw new AppError('CONFLICT', `evaluation run ${runId} has already ended (${run.status})`);
     }
-    const removed = await sql<{ n: number }>`
-      with gone as (
-        delete from graphile_worker._private_jobs
-        where key like ${`evaluate:${runId}:%`} and locked_at is null
-        returning 1)
-      select count(*)::int as n from gone`.execute(trx);
-    return removed.rows[0]?.n ?? 0;
+    return deleteUnlockedRunJobs(trx, runId);
   });
 }
 
 /** Progress of a run: counts, rate, ETA and the errors of failed cases. */
 export async function getRunProgress(db: Db, runId: number): Promise<RunProgress> {
-  const run = await db
-    .selectFrom('evaluation_run')
-    .select(['status', 'jobs_total', 'jobs_succeeded', 'jobs_failed', 'started_at', 'finished_at'])
-    .where('id', '=', runId)
-    .executeTakeFirst();
+  const run = await findRun(db, runId);
   if (run === undefined) throw new AppError('NOT_FOUND', `no evaluation run ${runId}`);
-  const failures = await db
-    .selectFrom('job_outcome')
-    .select(['case_id', 'error_message'])
-    .where('evaluation_run_id', '=', runId)
-    .where('status', '=', 'failed')
-    .orderBy('case_id')
-    .execute();
-  const done = run.jobs_succeeded + run.jobs_failed;
-  const startedAt = run.started_at === null ? null : new Date(run.started_at);
-  const until = run.finished_at === null ? new Date() : new Date(run.finished_at);
-  const minutes = startedAt === null ? 0 : (until.getTime() - startedAt.getTime()) / 60_000;
+  const errors = await findRunFailures(db, runId);
+  const done = run.jobsSucceeded + run.jobsFailed;
+  const until = run.finishedAt === null ? new Date() : new Date(run.finishedAt);
+  const minutes = run.startedAt === null ? 0 : (until.getTime() - new Date(run.startedAt).getTime()) / 60_000;
   const rate = done > 0 && minutes > 0 ? done / minutes : null;
   return {
     runId,
     status: run.status,
-    total: run.jobs_total,
-    succeeded: run.jobs_succeeded,
-    failed: run.jobs_failed,
+    total: run.jobsTotal,
+    succeeded: run.jobsSucceeded,
+    failed: run.jobsFailed,
     casesPerMinute: rate,
-    etaSeconds: rate === null ? null : ((run.jobs_total - done) / rate) * 60,
-    errors: failures.map((f) => ({ caseId: f.case_id, message: f.error_message ?? '' })),
+    etaSeconds: rate === null ? null : ((run.jobsTotal - done) / rate) * 60,
+    errors,
   };
 }

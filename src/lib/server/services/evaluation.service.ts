@@ -15,6 +15,7 @@ import {
   upsertModelContourSet,
   type CaseImage,
 } from '../repositories/evaluation.repository';
+import { findModelVersionCard } from '../repositories/evaluation-run.repository';
 import { upsertMetric } from '../repositories/metric.repository';
 import { ensureStructures } from '../repositories/structure.repository';
 import type { BlobStore, StoredBlob } from '../storage/blob-store';
@@ -96,11 +97,7 @@ export async function evaluateCase(
 ): Promise<CaseEvaluation> {
   const { db, blobs } = deps;
   let t = performance.now();
-  const version = await db
-    .selectFrom('model_version')
-    .select(['card', 'onnx_sha256'])
-    .where('id', '=', job.modelVersionId)
-    .executeTakeFirst();
+  const version = await findModelVersionCard(db, job.modelVersionId);
   if (version === undefined)
     throw new AppError('NOT_FOUND', `model version ${job.modelVersionId} does not exist`);
   const card = parseModelCard(version.card, `model version ${job.modelVersionId} (stored card)`);
@@ -108,7 +105,7 @@ export async function evaluateCase(
   const image = await findCaseImage(db, job.caseId);
   if (image === undefined) throw new AppError('NOT_FOUND', `case ${job.caseId} has no stored CT volume`);
   const ct = await loadCaseVolume(blobs, image);
-  const run = await deps.sessions.runner(version.onnx_sha256, card, () => blobs.get(version.onnx_sha256));
+  const run = await deps.sessions.runner(version.onnxSha256, card, () => blobs.get(version.onnxSha256));
   const loadMs = performance.now() - t;
 
   const segmentation = await segmentVolume(ct, card, run);
