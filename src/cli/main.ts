@@ -5,6 +5,7 @@ import { appVersion } from '../lib/server/paths';
 import { registerDemo } from './commands/demo';
 import { registerDicomListen } from './commands/dicom-listen';
 import { registerEditing } from './commands/editing';
+import { registerEvaluate } from './commands/evaluate';
 import { registerExportRtStruct } from './commands/export-rtstruct';
 import { registerImport } from './commands/import';
 import { registerMetrics } from './commands/metrics';
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerSites(program);
   registerEditing(program);
   registerModelCommands(program);
+  registerEvaluate(program);
   registerDemo(program);
   return program;
 }

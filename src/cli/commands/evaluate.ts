@@ -1,0 +1,108 @@
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { startRuntime } from '../../lib/server/runtime';
+import {
+  cancelEvaluationRun,
+  createEvaluationRun,
+  getRunProgress,
+  type RunProgress,
+} from '../../lib/server/services/evaluation-run.service';
+import { parseOption, positiveInteger } from '../options';
+
+function describe(progress: RunProgress): string {
+  const rate = progress.casesPerMinute === null ? '' : ` ${progress.casesPerMinute.toFixed(1)} cases/min`;
+  const eta =
+    progress.etaSeconds === null || progress.etaSeconds === 0
+      ? ''
+      : ` ETA ${Math.ceil(progress.etaSeconds)} s`;
+  return `${progress.status}, ${progress.failed} failed${rate}${eta}`;
+}
+
+/**
+ * `contourbench evaluate --model NAME@VERSION --cohort NAME`: creates an evaluation run (one job per case)
+ * and follows it with a progress bar until it ends; `--in-process` also runs the jobs in this process,
+ * otherwise any running `contourbench serve` or `contourbench worker` takes them.
+ */
+export function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description('run a registered model over a cohort and store every metric (one job per case)')
+    .option('--model <name@version>', 'registered model version')
+    .option('--cohort <name>', 'cohort of cases')
+    .option('--in-process', 'run the jobs in this process too')
+    .option('--concurrency <n>', 'jobs at a time with --in-process', '1')
+    .option('--no-wait', 'create the run and return')
+    .option('--status <run>', 'show the progress of a run')
+    .option('--cancel <run>', 'cancel a run (pending jobs are removed)')
+    .option('--json', 'print the final progress as JSON')
+    .action(
+      async (options: {
+        model?: string;
+        cohort?: string;
+        inProcess?: boolean;
+        concurrency: string;
+        wait: boolean;
+        status?: string;
+        cancel?: string;
+        json?: boolean;
+      }) => {
+        const concurrency = parseOption(positiveInteger(16), '--concurrency', options.concurrency);
+        const runtime = await startRuntime({
+          worker: options.inProcess === true,
+          concurrency,
+          applicationName: 'contourbench-evaluate',
+        });
+        const db = runtime.database.db;
+        const print = (progress: RunProgress) =>
+          process.stdout.write(
+            options.json
+              ? `${JSON.stringify(progress)}\n`
+              : `Run ${progress.runId}: ${progress.succeeded + progress.failed}/${progress.total} cases, ${describe(progress)}\n${progress.errors.map((e) => `  case ${e.caseId}: ${e.message}\n`).join('')}`,
+          );
+        try {
+          if (options.cancel !== undefined) {
+            const runId = parseOption(z.coerce.number().int().positive(), '--cancel', options.cancel);
+            const removed = await cancelEvaluationRun(db, runId);
+            process.stdout.write(`Run ${runId} cancelled; ${removed} pending job(s) removed.\n`);
+            return;
+          }
+          if (options.status !== undefined) {
+            print(
+              await getRunProgress(
+                db,
+                parseOption(z.coerce.number().int().positive(), '--status', options.status),
+              ),
+            );
+            return;
+          }
+          const model = parseOption(z.string().min(3), '--model', options.model);
+          const cohort = parseOption(z.string().min(1), '--cohort', options.cohort);
+          const run = await createEvaluationRun(db, { model, cohort });
+          process.stdout.write(
+            `Run ${run.runId}: ${model} over cohort ${cohort}, ${run.cases} case(s) queued.\n`,
+          );
+          if (!options.wait) return;
+          const bar = new SingleBar({
+            format: `Evaluating ${model.padEnd(20)} [{bar}] {value}/{total} {description}`,
+            barsize: 24,
+            hideCursor: true,
+            clearOnComplete: false,
+          });
+          const tty = process.stdout.isTTY === true && !options.json;
+          if (tty) bar.start(run.cases, 0, { description: 'queued' });
+          let progress = await getRunProgress(db, run.runId);
+          while (progress.status === 'queued' || progress.status === 'running') {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            progress = await getRunProgress(db, run.runId);
+            if (tty) bar.update(progress.succeeded + progress.failed, { description: describe(progress) });
+          }
+          if (tty) bar.stop();
+          print(progress);
+          if (progress.status !== 'succeeded') process.exitCode = 1;
+        } finally {
+          await runtime.close();
+        }
+      },
+    );
+}
