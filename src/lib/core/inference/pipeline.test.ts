@@ -208,6 +208,24 @@ describe('segmentVolume', () => {
     expect(result.postprocessing.get('Heart')?.removedVoxels).toBe(4 * 4 * 6);
   });
 
+  it('thresholds sigmoid outputs at the card threshold on the averaged logits', async () => {
+    // HU 30 -> normalised 0.515 -> logit 0.3 (probability 0.57); HU 900 -> logit 9
+    const volume = ct([16, 16, 4], [1, 1, 1], (i) => (i < 8 ? 30 : 900));
+    const withThreshold = (threshold: number) =>
+      parseModelCard(
+        {
+          ...card({}),
+          output: { activation: 'sigmoid', threshold, labels: [{ channel: 1, structure: 'Heart' }] },
+        },
+        'card',
+      );
+    const count = (mask: Uint8Array) => mask.reduce((a, b) => a + b, 0);
+    const low = await segmentVolume(volume, withThreshold(0.5), thresholdRunner('NCDHW'));
+    const high = await segmentVolume(volume, withThreshold(0.6), thresholdRunner('NCDHW'));
+    expect(count(low.masks.get('Heart')!)).toBe(16 * 16 * 4);
+    expect(count(high.masks.get('Heart')!)).toBe(8 * 16 * 4);
+  });
+
   it('fails on NaN and on a wrongly shaped output, naming the model and the window', async () => {
     const volume = ct([8, 8, 4], [1, 1, 1], () => 0);
     const nan: WindowRunner = async (input, dims) => ({

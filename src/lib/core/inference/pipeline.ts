@@ -101,7 +101,6 @@ export async function segmentVolume(
   let accumulated: Float32Array | undefined;
   let outChannels = 0;
   const activation = card.output.activation;
-  const probabilities = new Float32Array(64);
 
   for (let w = 0; w < windows.length; w += 1) {
     const [d0, h0, w0] = windows[w]!;
@@ -150,11 +149,6 @@ export async function segmentVolume(
           'WORKER_FAILED',
           `${name}: the output has ${k} channels; the label map uses channel ${highest}`,
         );
-      if (k > probabilities.length)
-        throw new AppError(
-          'WORKER_FAILED',
-          `${name}: ${k} output channels; at most ${probabilities.length} are supported`,
-        );
       accumulated = new Float32Array(k * voxels);
     } else if (k !== outChannels) {
       throw new AppError(
@@ -163,42 +157,33 @@ export async function segmentVolume(
       );
     }
     const data = output.data;
-    for (let d = 0; d < patch[0]; d += 1) {
-      const z = d0 + d;
-      if (z >= nz) break;
-      for (let h = 0; h < patch[1]; h += 1) {
-        const y = h0 + h;
-        if (y >= ny) break;
+    for (let i = 0; i < data.length; i += 1) {
+      if (Number.isFinite(data[i]!)) continue;
+      const c = last ? i % k : Math.floor(i / patchVoxels);
+      throw new AppError(
+        'WORKER_FAILED',
+        `${name}: the model produced ${data[i]} (channel ${c}, window ${w + 1} of ${windows.length} at d,h,w = ${d0},${h0},${w0})`,
+      );
+    }
+    // Raw outputs are averaged with the Gaussian weights and the activation applied once at the end,
+    // as nnU-Net and MONAI's sliding-window inference do.
+    const width = Math.min(patch[2], nx - w0);
+    for (let d = 0; d < patch[0] && d0 + d < nz; d += 1) {
+      for (let h = 0; h < patch[1] && h0 + h < ny; h += 1) {
         const p = (d * patch[1] + h) * patch[2];
-        const base = nx * (y + ny * z) + w0;
-        for (let x = 0; x < patch[2] && w0 + x < nx; x += 1) {
-          const q = p + x;
-          const weight = importance[q]!;
-          let max = -Infinity;
-          for (let c = 0; c < k; c += 1) {
-            const value = last ? data[q * k + c]! : data[c * patchVoxels + q]!;
-            if (!Number.isFinite(value))
-              throw new AppError(
-                'WORKER_FAILED',
-                `${name}: the model produced ${value} (channel ${c}, window ${w + 1} of ${windows.length} at d,h,w = ${d0},${h0},${w0})`,
-              );
-            probabilities[c] = value;
-            if (value > max) max = value;
+        const base = nx * (h0 + h + ny * (d0 + d)) + w0;
+        for (let x = 0; x < width; x += 1) weightSum[base + x] = weightSum[base + x]! + importance[p + x]!;
+        for (let c = 0; c < k; c += 1) {
+          const target = c * voxels + base;
+          if (last) {
+            for (let x = 0; x < width; x += 1)
+              accumulated[target + x] =
+                accumulated[target + x]! + data[(p + x) * k + c]! * importance[p + x]!;
+          } else {
+            const source = c * patchVoxels + p;
+            for (let x = 0; x < width; x += 1)
+              accumulated[target + x] = accumulated[target + x]! + data[source + x]! * importance[p + x]!;
           }
-          if (activation === 'softmax') {
-            let sum = 0;
-            for (let c = 0; c < k; c += 1) {
-              probabilities[c] = Math.exp(probabilities[c]! - max);
-              sum += probabilities[c]!;
-            }
-            for (let c = 0; c < k; c += 1) probabilities[c] = probabilities[c]! / sum;
-          } else if (activation === 'sigmoid') {
-            for (let c = 0; c < k; c += 1) probabilities[c] = 1 / (1 + Math.exp(-probabilities[c]!));
-          }
-          const voxel = base + x;
-          weightSum[voxel] = weightSum[voxel]! + weight;
-          for (let c = 0; c < k; c += 1)
-            accumulated[c * voxels + voxel] = accumulated[c * voxels + voxel]! + probabilities[c]! * weight;
         }
       }
     }
@@ -212,11 +197,13 @@ export async function segmentVolume(
   const postprocessing = new Map<string, { removedVoxels: number; filledVoxels: number }>();
   const modelMasks = new Map<string, Uint8Array>();
   if (activation === 'sigmoid') {
+    // sigmoid(mean logit) >= t  <=>  mean logit >= log(t / (1 - t))
+    const logitThreshold = Math.log(card.output.threshold / (1 - card.output.threshold));
     for (const { channel, structure } of card.output.labels) {
       const mask = new Uint8Array(voxels);
       const offset = channel * voxels;
       for (let v = 0; v < voxels; v += 1)
-        mask[v] = acc[offset + v]! >= card.output.threshold * weightSum[v]! ? 1 : 0;
+        mask[v] = acc[offset + v]! >= logitThreshold * weightSum[v]! ? 1 : 0;
       modelMasks.set(structure, mask);
     }
   } else {
