@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuild } from '../../src/cli/web-server';
+import { thresholdModel } from '../../scripts/onnx/family-models';
 import { createLogger } from '../../src/lib/server/logger';
 import type { ImportReport } from '../../src/lib/server/services/import.service';
 import { parseDicom } from '../../src/lib/server/io/dicom/parser';
@@ -44,7 +45,11 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-const post = (body: BodyInit, headers: Record<string, string>, query = 'site=SITE-API&laterality=left') =>
+const post = (
+  body: BodyInit,
+  headers: Record<string, string>,
+  query = 'site=SITE-API&laterality=left&cohort=api',
+) =>
   fetch(`${served.url}/api/import?${query}`, {
     method: 'POST',
     body,
@@ -113,4 +118,74 @@ describe('JSON API: import upload and RTSTRUCT export', () => {
     });
     expect(missing.status).toBe(404);
   });
+});
+
+describe('JSON API: models and evaluation runs', () => {
+  const auth = { authorization: `Bearer ${token}` };
+  const model = thresholdModel();
+  // coarse grid so the 512x512x98 breast CT takes a few hundred windows
+  const card = {
+    ...model.card,
+    version: 'api',
+    input: { ...model.card.input, spacingMm: [4, 4, 4], patchSize: [16, 32, 32] },
+  };
+  const upload = (cardJson: string) =>
+    fetch(`${served.url}/api/models`, {
+      method: 'POST',
+      body: model.bytes as Uint8Array<ArrayBuffer>,
+      headers: {
+        ...auth,
+        'content-type': 'application/octet-stream',
+        'model-card': Buffer.from(cardJson).toString('base64'),
+      },
+    });
+
+  it('registers a model (file as the body, card in a header), once, and lists it', async () => {
+    const first = await upload(JSON.stringify(card));
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({ reference: 'threshold@api', created: true });
+    const again = await upload(JSON.stringify(card));
+    expect(again.status).toBe(200);
+    const bad = await upload('{"name": 1}');
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Model-Card header: invalid model card/,
+    );
+    const list = (await (await fetch(`${served.url}/api/models`, { headers: auth })).json()) as Array<{
+      name: string;
+      version: string;
+    }>;
+    expect(list.map((m) => `${m.name}@${m.version}`)).toContain('threshold@api');
+    expect((await fetch(`${served.url}/api/models`)).status).toBe(401);
+  });
+
+  it('runs an evaluation over the imported cohort and streams its progress as server-sent events', async () => {
+    const created = await fetch(`${served.url}/api/evaluations`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'threshold@api', cohort: 'api' }),
+      headers: { ...auth, 'content-type': 'application/json' },
+    });
+    expect(created.status).toBe(201);
+    const { runId, cases } = (await created.json()) as { runId: number; cases: number };
+    expect(cases).toBe(1);
+    const events = await fetch(`${served.url}/api/evaluations/${runId}/events`, { headers: auth });
+    expect(events.headers.get('content-type')).toBe('text/event-stream');
+    const text = await events.text();
+    expect(text).toMatch(/event: progress\ndata: \{"runId":\d+/);
+    expect(text).toContain('event: end\ndata: {"status":"succeeded"}');
+    const progress = await (await fetch(`${served.url}/api/evaluations/${runId}`, { headers: auth })).json();
+    expect(progress).toMatchObject({ status: 'succeeded', total: 1, succeeded: 1, failed: 0 });
+    const cancel = await fetch(`${served.url}/api/evaluations/${runId}/cancel`, {
+      method: 'POST',
+      headers: auth,
+    });
+    expect(cancel.status).toBe(409);
+    const missing = await fetch(`${served.url}/api/evaluations`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'threshold@api', cohort: 'nope' }),
+      headers: { ...auth, 'content-type': 'application/json' },
+    });
+    expect(missing.status).toBe(404);
+    expect((await fetch(`${served.url}/api/evaluations/abc`, { headers: auth })).status).toBe(400);
+  }, 120_000);
 });

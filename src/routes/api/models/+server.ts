@@ -1,0 +1,53 @@
+import { json } from '@sveltejs/kit';
+import { AppError } from '$lib/core/errors';
+import { requireApiToken } from '$lib/server/auth/api-token';
+import { errorResponse } from '$lib/server/http';
+import { sharedRuntime } from '$lib/server/runtime';
+import { listModelVersions, registerModel } from '$lib/server/services/model-registry.service';
+import type { RequestHandler } from './$types';
+
+/** The registered model versions with their cards. */
+export const GET: RequestHandler = async ({ request }) => {
+  try {
+    const runtime = await sharedRuntime();
+    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
+    return json(await listModelVersions(runtime.database.db));
+  } catch (error) {
+    return errorResponse(error);
+  }
+};
+
+/**
+ * Registers a model: the ONNX file as the body (application/octet-stream) and the model card as JSON,
+ * base64-encoded, in the `Model-Card` header (a card is a few kilobytes; the file may be hundreds of
+ * megabytes, so neither is wrapped in the other). 201 when registered, 200 when exactly these bytes and
+ * card were registered already.
+ */
+export const POST: RequestHandler = async ({ request }) => {
+  try {
+    const runtime = await sharedRuntime();
+    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
+    const header = request.headers.get('model-card');
+    if (header === null)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        'the Model-Card header (the model card JSON, base64) is missing',
+      );
+    let cardValue: unknown;
+    try {
+      cardValue = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
+    } catch (error) {
+      throw new AppError('INVALID_INPUT', `Model-Card header: not base64 JSON (${(error as Error).message})`);
+    }
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.length === 0)
+      throw new AppError('INVALID_INPUT', 'the request has no body; send the ONNX file as the body');
+    const result = await registerModel(runtime.database.db, runtime.blobs, bytes, cardValue, {
+      onnx: 'uploaded model',
+      card: 'Model-Card header',
+    });
+    return json(result, { status: result.created ? 201 : 200 });
+  } catch (error) {
+    return errorResponse(error);
+  }
+};
