@@ -19,7 +19,7 @@ export function registerModelCommands(program: Command): void {
       const bytes = await readInputFile(file);
       const cardText = (await readInputFile(options.card)).toString('utf8');
       // Parse before opening the database, so a bad card fails fast and names its file.
-      const card = JSON.parse(JSON.stringify(parseModelCardJson(cardText, options.card))) as unknown;
+      const card = parseModelCardJson(cardText, options.card);
       const result = await withCliDatabase('model', (db, config) =>
         registerModel(db, new FileBlobStore(path.join(config.dataDir, 'blobs')), bytes, card, {
           onnx: file,

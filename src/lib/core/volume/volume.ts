@@ -69,6 +69,37 @@ export function axisAlignedAffine(spacingMm: Vec3, originLps: Vec3 = [0, 0, 0]):
 }
 
 /**
+ * The affine of a grid whose i, j and k axes run along the unit vectors of `directionLps` (row, column and
+ * slice normal: nine numbers) at these spacings, with voxel (0, 0, 0) at `originLps`.
+ */
+export function gridAffine(
+  directionLps: ArrayLike<number>,
+  spacingMm: Vec3,
+  originLps: ArrayLike<number>,
+): Float64Array {
+  const d = directionLps;
+  const [sx, sy, sz] = spacingMm;
+  return Float64Array.from([
+    d[0]! * sx,
+    d[3]! * sy,
+    d[6]! * sz,
+    originLps[0]!,
+    d[1]! * sx,
+    d[4]! * sy,
+    d[7]! * sz,
+    originLps[1]!,
+    d[2]! * sx,
+    d[5]! * sy,
+    d[8]! * sz,
+    originLps[2]!,
+    0,
+    0,
+    0,
+    1,
+  ]);
+}
+
+/**
  * Why two volumes are not on the same grid, or null when they are: same dims, spacings within
  * `toleranceMm`, affines within `toleranceMm` (translations) and 1e-5 (direction cosines).
  */

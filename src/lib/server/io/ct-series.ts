@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, errorMessage } from '../../core/errors';
 import { cross, dot, type ImageGrid } from '../../core/geometry/image-grid';
-import type { Vec3, Volume } from '../../core/volume/volume';
+import { gridAffine, type Vec3, type Volume } from '../../core/volume/volume';
 import {
   getBytes,
   getNumber,
@@ -267,24 +267,7 @@ export function buildImageSeries(files: ParsedDicom[]): CtSeries {
 
   const origin = slices[0].positionLps;
   const spacingMm: Vec3 = [spacing[1], spacing[0], stepMm];
-  const affineIjkToLps = Float64Array.from([
-    rowLps[0] * spacingMm[0],
-    columnLps[0] * spacingMm[1],
-    normalLps[0] * stepMm,
-    origin[0],
-    rowLps[1] * spacingMm[0],
-    columnLps[1] * spacingMm[1],
-    normalLps[1] * stepMm,
-    origin[1],
-    rowLps[2] * spacingMm[0],
-    columnLps[2] * spacingMm[1],
-    normalLps[2] * stepMm,
-    origin[2],
-    0,
-    0,
-    0,
-    1,
-  ]);
+  const affineIjkToLps = gridAffine([...rowLps, ...columnLps, ...normalLps], spacingMm, origin);
   const grid: ImageGrid = {
     dims: [nx, ny, nz],
     spacingMm,

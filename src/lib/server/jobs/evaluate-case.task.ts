@@ -1,7 +1,6 @@
 import type { Task } from 'graphile-worker';
 import { z } from 'zod';
 import { AppError, errorMessage, isAppError } from '../../core/errors';
-import { findRun } from '../repositories/evaluation-run.repository';
 import { evaluateCase } from '../services/evaluation.service';
 import { markRunStarted, recordCaseOutcome } from '../services/evaluation-run.service';
 import type { JobContext } from './context';
@@ -22,8 +21,7 @@ export function evaluateCaseTask(context: JobContext): Task {
         `evaluate-case job ${helpers.job.id}: payload needs runId and caseId`,
       );
     const { runId, caseId } = parsed.data;
-    await markRunStarted(context.db, runId);
-    const run = await findRun(context.db, runId);
+    const run = await markRunStarted(context.db, runId);
     if (run === undefined || run.status === 'cancelled') return;
     const startedAt = new Date();
     const base = {

@@ -14,6 +14,7 @@ import {
   markRunRunning,
   refreshRunCounters,
   upsertJobOutcome,
+  type RunRow,
 } from '../repositories/evaluation-run.repository';
 import { enqueueJob } from '../repositories/job.repository';
 import { getModelVersion } from './model-registry.service';
@@ -104,10 +105,10 @@ export async function recordCaseOutcome(
   });
 }
 
-/** Marks a run as started (first job taken), once; returns its status. */
-export async function markRunStarted(db: Db, runId: number): Promise<RunStatus | undefined> {
+/** Marks a run as started (first job taken), once; returns the run as it now is. */
+export async function markRunStarted(db: Db, runId: number): Promise<RunRow | undefined> {
   await markRunRunning(db, runId);
-  return (await findRun(db, runId))?.status;
+  return findRun(db, runId);
 }
 
 /** Cancels a run: its pending jobs are removed; jobs already running finish and are recorded. */

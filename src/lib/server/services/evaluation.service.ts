@@ -4,7 +4,7 @@ import { modelReference, parseModelCard } from '../../core/models/model-card';
 import { computeMetrics, type MetricResult } from '../../core/metrics/metric-set';
 import { findTg263Structure } from '../../core/structures/tg263';
 import { boxToIjk, foregroundBox } from '../../core/volume/crop';
-import type { Mask, Vec3, Volume } from '../../core/volume/volume';
+import { gridAffine, type Mask, type Vec3, type Volume } from '../../core/volume/volume';
 import type { Db } from '../db/connection';
 import type { ModelSessions } from '../inference/model-sessions';
 import { upsertBlob } from '../repositories/blob.repository';
@@ -56,32 +56,13 @@ export async function loadCaseVolume(blobs: BlobStore, image: CaseImage): Promis
       'INVALID_INPUT',
       `CT volume blob ${image.volumeBlobSha256.slice(0, 12)}… has ${copy.byteLength} bytes; ${image.dims.join('x')} voxels need ${voxels * 2} (int16) or ${voxels * 4} (float32)`,
     );
-  const [r, c, n] = [
-    image.directionLps.slice(0, 3),
-    image.directionLps.slice(3, 6),
-    image.directionLps.slice(6, 9),
-  ];
-  const [sx, sy, sz] = image.spacingMm;
-  const o = image.originLpsMm;
-  const affine = Float64Array.from([
-    r[0]! * sx,
-    c[0]! * sy,
-    n[0]! * sz,
-    o[0]!,
-    r[1]! * sx,
-    c[1]! * sy,
-    n[1]! * sz,
-    o[1]!,
-    r[2]! * sx,
-    c[2]! * sy,
-    n[2]! * sz,
-    o[2]!,
-    0,
-    0,
-    0,
-    1,
-  ]);
-  return { data, dims: image.dims as Vec3, spacingMm: image.spacingMm as Vec3, affineIjkToLps: affine };
+  const spacingMm = image.spacingMm as Vec3;
+  return {
+    data,
+    dims: image.dims as Vec3,
+    spacingMm,
+    affineIjkToLps: gridAffine(image.directionLps, spacingMm, image.originLpsMm),
+  };
 }
 
 /**

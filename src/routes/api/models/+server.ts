@@ -1,5 +1,6 @@
 import { json } from '@sveltejs/kit';
 import { AppError } from '$lib/core/errors';
+import { parseModelCardJson } from '$lib/core/models/model-card';
 import { requireApiToken } from '$lib/server/auth/api-token';
 import { errorResponse } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
@@ -33,16 +34,12 @@ export const POST: RequestHandler = async ({ request }) => {
         'INVALID_ARGUMENT',
         'the Model-Card header (the model card JSON, base64) is missing',
       );
-    let cardValue: unknown;
-    try {
-      cardValue = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
-    } catch (error) {
-      throw new AppError('INVALID_INPUT', `Model-Card header: not base64 JSON (${(error as Error).message})`);
-    }
+    // Parsed here so a bad card is refused before the body is read.
+    const card = parseModelCardJson(Buffer.from(header, 'base64').toString('utf8'), 'Model-Card header');
     const bytes = new Uint8Array(await request.arrayBuffer());
     if (bytes.length === 0)
       throw new AppError('INVALID_INPUT', 'the request has no body; send the ONNX file as the body');
-    const result = await registerModel(runtime.database.db, runtime.blobs, bytes, cardValue, {
+    const result = await registerModel(runtime.database.db, runtime.blobs, bytes, card, {
       onnx: 'uploaded model',
       card: 'Model-Card header',
     });
