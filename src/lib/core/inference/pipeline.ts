@@ -3,7 +3,7 @@ import { modelReference, postprocessingFor, type ModelCard } from '../models/mod
 import type { Vec3, Volume } from '../volume/volume';
 import { normaliseIntensities } from './normalise';
 import { applyPostprocessing } from './postprocess';
-import { resampleLinear, resampleNearest, targetGrid } from './resample';
+import { resampleLinear, resampleNearest, targetGrid, type ResampledGrid } from './resample';
 import { gaussianImportance, windowGrid } from './sliding-window';
 
 /** Runs the model on one window: input in the card's axis order, batch 1; returns the raw output. */
@@ -42,6 +42,93 @@ function channelsLast(card: ModelCard): boolean {
   return card.input.axisOrder.endsWith('C');
 }
 
+/** The CT resampled to the model's grid and normalised, with the value windows are padded with. */
+export interface ModelImage {
+  grid: ResampledGrid;
+  /** normalised intensities on the model grid, x fastest */
+  image: Float32Array;
+  /** the lowest normalised value (air): what a window reaching past the volume is filled with */
+  padValue: number;
+}
+
+/** Resamples the CT to the card's spacing (trilinear) and normalises it as the card says. */
+export function prepareModelImage(
+  ct: Volume,
+  card: ModelCard,
+  timings?: Pick<SegmentationTimings, 'resampleMs' | 'normaliseMs'>,
+): ModelImage {
+  let t = performance.now();
+  const grid = targetGrid(ct.dims, ct.spacingMm, card.input.spacingMm);
+  const image = resampleLinear(ct.data, ct.dims, grid.dims);
+  if (timings) timings.resampleMs += performance.now() - t;
+  t = performance.now();
+  normaliseIntensities(image, card.input.normalisation);
+  let padValue = Infinity;
+  for (let i = 0; i < image.length; i += 1) if (image[i]! < padValue) padValue = image[i]!;
+  if (timings) timings.normaliseMs += performance.now() - t;
+  return { grid, image, padValue };
+}
+
+/** The window size [D, H, W] the card asks for (D = 1 for 2D and 2.5D models). */
+export function patchOf(card: ModelCard): [number, number, number] {
+  const p = card.input.patchSize;
+  return card.input.kind === '3d' ? [p[0]!, p[1]!, p[2]!] : [1, p[0]!, p[1]!];
+}
+
+/** The shape of one window's input tensor in the card's axis order, batch 1. */
+export function windowInputDims(card: ModelCard): number[] {
+  const patch = patchOf(card);
+  const channels = card.input.channels;
+  return [...card.input.axisOrder].map((axis) =>
+    axis === 'N' ? 1 : axis === 'C' ? channels : axis === 'D' ? patch[0] : axis === 'H' ? patch[1] : patch[2],
+  );
+}
+
+/**
+ * Fills `input` with the window starting at [d0, h0, w0] of the model image, in the card's axis order:
+ * voxels past the volume take the pad value; channel c of a 2.5D model is slice d + c - half, clamped
+ * to the volume. Rows are copied whole where the layout allows (one channel, or channels first).
+ */
+export function fillWindowInput(
+  model: ModelImage,
+  card: ModelCard,
+  start: readonly [number, number, number],
+  input = new Float32Array(windowInputDims(card).reduce((a, b) => a * b, 1)),
+): Float32Array {
+  const { image, padValue } = model;
+  const [nx, ny, nz] = model.grid.dims;
+  const [d0, h0, w0] = start;
+  const patch = patchOf(card);
+  const channels = card.input.channels;
+  const is3d = card.input.kind === '3d';
+  const interleaved = channelsLast(card) && channels > 1;
+  const patchVoxels = patch[0] * patch[1] * patch[2];
+  const half = (channels - 1) / 2;
+  const width = Math.max(0, Math.min(patch[2], nx - w0));
+  for (let c = 0; c < channels; c += 1) {
+    for (let d = 0; d < patch[0]; d += 1) {
+      const z = d0 + d + (is3d ? 0 : c - half);
+      const zc = Math.min(nz - 1, Math.max(0, z));
+      const zInside = d0 + d < nz;
+      for (let h = 0; h < patch[1]; h += 1) {
+        const y = h0 + h;
+        const inside = zInside && y < ny ? width : 0;
+        const rowBase = nx * (y + ny * zc) + w0;
+        const p = (d * patch[1] + h) * patch[2];
+        if (interleaved) {
+          for (let x = 0; x < patch[2]; x += 1)
+            input[(p + x) * channels + c] = x < inside ? image[rowBase + x]! : padValue;
+        } else {
+          const o = c * patchVoxels + p;
+          if (inside > 0) input.set(image.subarray(rowBase, rowBase + inside), o);
+          if (inside < patch[2]) input.fill(padValue, o + inside, o + patch[2]);
+        }
+      }
+    }
+  }
+  return input;
+}
+
 /**
  * Segments a CT (Hounsfield units) with a model as its card describes: resample to the model spacing,
  * normalise, sliding windows with overlap and Gaussian weighting (2D and 2.5D models run slice by slice,
@@ -65,22 +152,12 @@ export async function segmentVolume(
     labelsMs: 0,
     totalMs: 0,
   };
-  let t = performance.now();
-  const grid = targetGrid(ct.dims, ct.spacingMm, card.input.spacingMm);
-  const image = resampleLinear(ct.data, ct.dims, grid.dims);
-  timings.resampleMs += performance.now() - t;
-  t = performance.now();
-  normaliseIntensities(image, card.input.normalisation);
-  let padValue = Infinity;
-  for (let i = 0; i < image.length; i += 1) if (image[i]! < padValue) padValue = image[i]!;
-  timings.normaliseMs = performance.now() - t;
+  const prepared = prepareModelImage(ct, card, timings);
+  const { grid } = prepared;
 
   const [nx, ny, nz] = grid.dims;
+  const patch = patchOf(card);
   const size: [number, number, number] = [nz, ny, nx];
-  const is3d = card.input.kind === '3d';
-  const patch: [number, number, number] = is3d
-    ? [card.input.patchSize[0]!, card.input.patchSize[1]!, card.input.patchSize[2]!]
-    : [1, card.input.patchSize[0]!, card.input.patchSize[1]!];
   const padded: [number, number, number] = [
     Math.max(size[0], patch[0]),
     Math.max(size[1], patch[1]),
@@ -88,14 +165,10 @@ export async function segmentVolume(
   ];
   const windows = windowGrid(padded, patch, card.input.overlap);
   const importance = gaussianImportance(patch, card.input.gaussianSigmaScale);
-  const channels = card.input.channels;
   const patchVoxels = patch[0] * patch[1] * patch[2];
-  const inputDims = [...card.input.axisOrder].map((axis) =>
-    axis === 'N' ? 1 : axis === 'C' ? channels : axis === 'D' ? patch[0] : axis === 'H' ? patch[1] : patch[2],
-  );
-  const input = new Float32Array(patchVoxels * channels);
+  const inputDims = windowInputDims(card);
+  const input = new Float32Array(patchVoxels * card.input.channels);
   const last = channelsLast(card);
-  const half = (channels - 1) / 2;
   const voxels = nx * ny * nz;
   const weightSum = new Float32Array(voxels);
   let accumulated: Float32Array | undefined;
@@ -105,25 +178,7 @@ export async function segmentVolume(
   for (let w = 0; w < windows.length; w += 1) {
     const [d0, h0, w0] = windows[w]!;
     let tw = performance.now();
-    // Fill the input: channel c of a 2.5D model is slice d + c - half, clamped to the volume.
-    for (let c = 0; c < channels; c += 1) {
-      for (let d = 0; d < patch[0]; d += 1) {
-        const z = d0 + d + (is3d ? 0 : c - half);
-        const zc = Math.min(nz - 1, Math.max(0, z));
-        const zInside = d0 + d < nz;
-        for (let h = 0; h < patch[1]; h += 1) {
-          const y = h0 + h;
-          const rowInside = zInside && y < ny;
-          const rowBase = nx * (y + ny * zc);
-          const p = (d * patch[1] + h) * patch[2];
-          for (let x = 0; x < patch[2]; x += 1) {
-            const value = rowInside && w0 + x < nx ? image[rowBase + w0 + x]! : padValue;
-            if (last) input[(p + x) * channels + c] = value;
-            else input[c * patchVoxels + p + x] = value;
-          }
-        }
-      }
-    }
+    fillWindowInput(prepared, card, windows[w]!, input);
     timings.windowOverheadMs += performance.now() - tw;
     const ti = performance.now();
     const output = await run(input, inputDims);
@@ -191,7 +246,7 @@ export async function segmentVolume(
     options.onWindow?.(w + 1, windows.length);
   }
 
-  t = performance.now();
+  const t = performance.now();
   const acc = accumulated as Float32Array;
   const masks = new Map<string, Uint8Array>();
   const postprocessing = new Map<string, { removedVoxels: number; filledVoxels: number }>();

@@ -64,23 +64,35 @@ export class OnnxSession {
 
   /** Runs the graph on one input and returns one output. */
   async run(inputName: string, input: FloatTensor, outputName: string): Promise<FloatTensor> {
+    const [output] = await this.runOutputs(inputName, input, [outputName]);
+    return output!;
+  }
+
+  /** Runs the graph on one input and returns the named outputs, in the order asked. */
+  async runOutputs(
+    inputName: string,
+    input: FloatTensor,
+    outputNames: readonly string[],
+  ): Promise<FloatTensor[]> {
     if (this.released) throw new AppError('INTERNAL', `${this.source}: session already released`);
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
       const tensor = new ort.Tensor('float32', input.data, input.dims);
-      result = await this.session.run({ [inputName]: tensor }, [outputName]);
+      result = await this.session.run({ [inputName]: tensor }, [...outputNames]);
     } catch (error) {
       throw new AppError('WORKER_FAILED', `${this.source}: inference failed: ${errorMessage(error)}`, {
         cause: error,
       });
     }
-    const output = result[outputName];
-    if (output === undefined || !(output instanceof ort.Tensor) || output.type !== 'float32')
-      throw new AppError(
-        'WORKER_FAILED',
-        `${this.source}: output "${outputName}" is ${output === undefined ? 'missing' : `of type ${(output as ort.Tensor).type}`}, not a float32 tensor`,
-      );
-    return { data: output.data as Float32Array, dims: [...output.dims] };
+    return outputNames.map((outputName) => {
+      const output = result[outputName];
+      if (output === undefined || !(output instanceof ort.Tensor) || output.type !== 'float32')
+        throw new AppError(
+          'WORKER_FAILED',
+          `${this.source}: output "${outputName}" is ${output === undefined ? 'missing' : `of type ${(output as ort.Tensor).type}`}, not a float32 tensor`,
+        );
+      return { data: output.data as Float32Array, dims: [...output.dims] };
+    });
   }
 
   async release(): Promise<void> {

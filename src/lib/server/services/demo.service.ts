@@ -6,6 +6,8 @@ import {
   defaultPhantomGrid,
   generatePhantom,
   renderCt,
+  type Phantom,
+  type PhantomGrid,
   type PhantomSpec,
 } from '../../core/phantom/breast-phantom';
 import { applyObserverStyle, type ObserverStyle } from '../../core/phantom/observer-style';
@@ -26,14 +28,14 @@ export interface DemoOptions {
 /** 3 sites x 4 cases, 3 observers each: generated, imported and served within a few minutes on 2 cores. */
 export const defaultDemoOptions: DemoOptions = { sites: 3, casesPerSite: 4, seed: 2026 };
 
-interface ScannerProfile {
+export interface ScannerProfile {
   tags: CtScannerTags;
   noiseHu: number;
   blurMm: number;
   huOffset: number;
 }
 
-interface SiteProfile {
+export interface SiteProfile {
   code: string;
   name: string;
   spacingMm: Vec3;
@@ -387,6 +389,78 @@ const interpreted: Record<string, string> = {
   other: 'ORGAN',
 };
 
+/** One case of the demo cohort before anything is rendered: who, where, when, what anatomy. */
+export interface DemoCasePlan {
+  site: SiteProfile;
+  /** index of the case within its site */
+  index: number;
+  patientId: string;
+  seed: number;
+  acquired: Date;
+  scanner: ScannerProfile;
+  spec: PhantomSpec;
+  grid: PhantomGrid;
+  /** the first case of each site is the training split the demo models were fitted on */
+  split: 'train' | 'test';
+  /** the case's own random stream, continued after the draws that made `spec` */
+  random: () => number;
+}
+
+const DEMO_START = Date.UTC(2025, 5, 2);
+const DEMO_SPAN_DAYS = 14 * 30;
+const DEMO_DRIFT_FROM = new Date(DEMO_START + 7 * 30 * 86_400_000);
+
+/**
+ * Every case of the demo cohort for `options`, in site order, with its anatomy, scanner, date and grid
+ * decided (nothing rendered). Deterministic in the options: the model builder and the generator see the
+ * same cases.
+ */
+export function planDemoCohort(options: DemoOptions): DemoCasePlan[] {
+  const random = mulberry32(options.seed);
+  const plans: DemoCasePlan[] = [];
+  for (const site of siteProfiles(options.sites)) {
+    for (let n = 0; n < options.casesPerSite; n++) {
+      const caseSeed = Math.floor(random() * 2 ** 31);
+      const caseRandom = mulberry32(caseSeed);
+      const acquired = new Date(
+        DEMO_START + Math.floor(((n + caseRandom()) / options.casesPerSite) * DEMO_SPAN_DAYS) * 86_400_000,
+      );
+      const scanner =
+        site.scanners.length > 1 && acquired >= DEMO_DRIFT_FROM ? site.scanners[1] : site.scanners[0];
+      const surgery = caseRandom() < 0.7 ? 'breast_conserving' : 'mastectomy';
+      const spec: PhantomSpec = {
+        seed: caseSeed,
+        laterality: caseRandom() < 0.5 ? 'left' : 'right',
+        surgery,
+        tumourBed: surgery === 'mastectomy' ? 'none' : caseRandom() < 0.5 ? 'clips' : 'seroma',
+        nodal: caseRandom() < 0.5,
+        size: 0.88 + 0.24 * caseRandom(),
+        breathing: caseRandom(),
+      };
+      plans.push({
+        site,
+        index: n,
+        patientId: `${site.code}-${String(n + 1).padStart(3, '0')}`,
+        seed: caseSeed,
+        acquired,
+        scanner,
+        spec,
+        grid: defaultPhantomGrid(site.spacingMm, site.fovMm),
+        split: n === 0 ? 'train' : 'test',
+        random: caseRandom,
+      });
+    }
+  }
+  return plans;
+}
+
+/** The phantom of a planned case and its CT as the site's scanner renders it (HU, Int16). */
+export function renderDemoCase(plan: DemoCasePlan): { phantom: Phantom; hu: Int16Array } {
+  const phantom = generatePhantom(plan.spec, plan.grid);
+  const { noiseHu, blurMm, huOffset } = plan.scanner;
+  return { phantom, hu: renderCt(phantom, { noiseHu, blurMm, huOffset }, plan.seed + 1) };
+}
+
 /**
  * Generates the demo cohort as real DICOM under `outDir`: per site and case a CT series (CT/) and one
  * RTSTRUCT per observer (RS.<observer>.dcm): the truth observer (the phantom's organs as they are) and
@@ -399,11 +473,7 @@ export async function generateDemoCohort(
   options: DemoOptions,
   onCase?: (done: number, total: number, description: string) => void,
 ): Promise<DemoManifest> {
-  const random = mulberry32(options.seed);
   const sites = siteProfiles(options.sites);
-  const start = Date.UTC(2025, 5, 2);
-  const spanDays = 14 * 30;
-  const driftFrom = new Date(start + 7 * 30 * 86_400_000);
   const total = options.sites * options.casesPerSite;
   const manifest: DemoManifest = {
     version: 2,
@@ -411,7 +481,7 @@ export async function generateDemoCohort(
     truthObserver,
     driftEvent: {
       site: sites[Math.min(1, sites.length - 1)].code,
-      from: dicomDate(driftFrom),
+      from: dicomDate(DEMO_DRIFT_FROM),
       change: 'reconstruction kernel STANDARD -> LUNG, noise 10 -> 22 HU, HU offset +18',
     },
     aliases: sites.flatMap((site) =>
@@ -426,179 +496,158 @@ export async function generateDemoCohort(
   };
   await mkdir(outDir, { recursive: true });
   let done = 0;
-  for (const site of sites) {
-    for (let n = 0; n < options.casesPerSite; n++) {
-      const caseSeed = Math.floor(random() * 2 ** 31);
-      const caseRandom = mulberry32(caseSeed);
-      const patientId = `${site.code}-${String(n + 1).padStart(3, '0')}`;
-      const acquired = new Date(
-        start + Math.floor(((n + caseRandom()) / options.casesPerSite) * spanDays) * 86_400_000,
-      );
-      const profile = site.scanners.length > 1 && acquired >= driftFrom ? site.scanners[1] : site.scanners[0];
-      const surgery = caseRandom() < 0.7 ? 'breast_conserving' : 'mastectomy';
-      const spec: PhantomSpec = {
-        seed: caseSeed,
-        laterality: caseRandom() < 0.5 ? 'left' : 'right',
-        surgery,
-        tumourBed: surgery === 'mastectomy' ? 'none' : caseRandom() < 0.5 ? 'clips' : 'seroma',
-        nodal: caseRandom() < 0.5,
-        size: 0.88 + 0.24 * caseRandom(),
-        breathing: caseRandom(),
-      };
-      const phantomGrid = defaultPhantomGrid(site.spacingMm, site.fovMm);
-      const frameOfReferenceUid = derivedUid(options.seed, `${patientId}:frame`);
-      const grid = imageGrid(
-        phantomGrid.dims,
-        phantomGrid.spacingMm,
-        phantomGrid.originLps,
-        frameOfReferenceUid,
-      );
-      const phantom = generatePhantom(spec, phantomGrid);
-      const hu = renderCt(
-        phantom,
-        { noiseHu: profile.noiseHu, blurMm: profile.blurMm, huOffset: profile.huOffset },
-        caseSeed + 1,
-      );
-      const folder = path.join(outDir, site.code, patientId);
-      const studyInstanceUid = derivedUid(options.seed, `${patientId}:study`);
-      const sopInstanceUids = grid.slicePositionLps.map((_, k) =>
-        derivedUid(options.seed, `${patientId}:ct:${k}`),
-      );
-      const date = dicomDate(acquired);
-      const patient = { name: `DEMO^${patientId}`, id: patientId, birthDate: '', sex: 'F' };
-      const study = {
-        instanceUid: studyInstanceUid,
-        date,
-        time: '093000',
-        id: patientId,
-        accessionNumber: `A${patientId}`,
-        description: 'Breast RT planning CT',
-      };
-      await writeCtSeries(path.join(folder, 'CT'), {
-        grid,
-        hu,
-        patient,
-        study,
-        series: {
-          instanceUid: derivedUid(options.seed, `${patientId}:ct`),
-          number: 1,
-          description: 'Planning CT',
+  for (const plan of planDemoCohort(options)) {
+    const { site, patientId, spec, acquired, random: caseRandom } = plan;
+    const caseSeed = plan.seed;
+    const profile = plan.scanner;
+    const phantomGrid = plan.grid;
+    const frameOfReferenceUid = derivedUid(options.seed, `${patientId}:frame`);
+    const grid = imageGrid(
+      phantomGrid.dims,
+      phantomGrid.spacingMm,
+      phantomGrid.originLps,
+      frameOfReferenceUid,
+    );
+    const { phantom, hu } = renderDemoCase(plan);
+    const folder = path.join(outDir, site.code, patientId);
+    const studyInstanceUid = derivedUid(options.seed, `${patientId}:study`);
+    const sopInstanceUids = grid.slicePositionLps.map((_, k) =>
+      derivedUid(options.seed, `${patientId}:ct:${k}`),
+    );
+    const date = dicomDate(acquired);
+    const patient = { name: `DEMO^${patientId}`, id: patientId, birthDate: '', sex: 'F' };
+    const study = {
+      instanceUid: studyInstanceUid,
+      date,
+      time: '093000',
+      id: patientId,
+      accessionNumber: `A${patientId}`,
+      description: 'Breast RT planning CT',
+    };
+    await writeCtSeries(path.join(folder, 'CT'), {
+      grid,
+      hu,
+      patient,
+      study,
+      series: {
+        instanceUid: derivedUid(options.seed, `${patientId}:ct`),
+        number: 1,
+        description: 'Planning CT',
+        sopInstanceUids,
+      },
+      scanner: profile.tags,
+      acquisitionDate: date,
+      acquisitionTime: '093000',
+    });
+    const observers = [neutral(truthObserver), ...site.physicians];
+    const sessions: DemoCase['sessions'] = [];
+    for (const [index, style] of observers.entries()) {
+      const rois = phantom.structures.flatMap((structure, roiIndex) => {
+        const catalogue = findTg263Structure(structure.tg263Name);
+        const category =
+          catalogue?.category === 'CTV' ||
+          catalogue?.category === 'nodal' ||
+          catalogue?.category === 'external'
+            ? catalogue.category
+            : 'OAR';
+        const mask = {
+          data: structure.mask,
+          dims: grid.dims,
+          spacingMm: grid.spacingMm,
+          affineIjkToLps: grid.affineIjkToLps,
+        };
+        const styled =
+          style.code === truthObserver
+            ? mask
+            : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
+        if (!styled.data.some((v) => v !== 0)) return [];
+        if (style.code !== truthObserver && catalogue?.category !== 'external') {
+          // drawing time grows with the contour length drawn: 25 s a structure plus 0.3 s a mm, +-25 %
+          const lengthMm = boundaryLengthMm(styled.data, grid.dims, grid.spacingMm);
+          const activeSeconds = Math.round((25 + 0.3 * lengthMm) * (0.75 + 0.5 * caseRandom()));
+          const began =
+            acquired.getTime() + (index + 1) * 86_400_000 + 14 * 3_600_000 + sessions.length * 1_200_000;
+          sessions.push({
+            observer: style.code,
+            tg263Name: structure.tg263Name,
+            startedAt: new Date(began).toISOString(),
+            endedAt: new Date(began + Math.round(activeSeconds * 1.15) * 1000).toISOString(),
+            activeSeconds,
+          });
+        }
+        const name =
+          style.code === truthObserver
+            ? structure.tg263Name
+            : (site.names[structure.tg263Name] ?? structure.tg263Name);
+        return [
+          {
+            number: roiIndex + 1,
+            name,
+            colourRgb: catalogue?.colourRgb ?? null,
+            interpretedType: interpreted[category] ?? 'ORGAN',
+            generationAlgorithm: 'MANUAL' as const,
+            mask: styled,
+          },
+        ];
+      });
+      const code = style.code.replaceAll(' ', '');
+      const bytes = writeRtStruct({
+        referencedSeries: {
+          studyInstanceUid,
+          seriesInstanceUid: derivedUid(options.seed, `${patientId}:ct`),
+          frameOfReferenceUid,
+          sopClassUid: ctImageStorage,
           sopInstanceUids,
+          grid,
         },
-        scanner: profile.tags,
-        acquisitionDate: date,
-        acquisitionTime: '093000',
+        patient: {
+          patientName: patient.name,
+          patientId: patient.id,
+          patientBirthDate: '',
+          patientSex: 'F',
+        },
+        study: {
+          studyDate: date,
+          studyTime: '093000',
+          studyId: patientId,
+          accessionNumber: study.accessionNumber,
+          referringPhysicianName: '',
+        },
+        structureSet: {
+          label: code.slice(0, 16),
+          name: `${style.code} ${date}`,
+          description: `Contours of ${style.code}`,
+        },
+        operatorsName: style.code,
+        seriesNumber: 100 + index,
+        seriesDescription: `Structures ${style.code}`,
+        seriesInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}:series`),
+        sopInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}`),
+        createdAt: new Date(acquired.getTime() + (index + 1) * 86_400_000),
+        rois,
       });
-      const observers = [neutral(truthObserver), ...site.physicians];
-      const sessions: DemoCase['sessions'] = [];
-      for (const [index, style] of observers.entries()) {
-        const rois = phantom.structures.flatMap((structure, roiIndex) => {
-          const catalogue = findTg263Structure(structure.tg263Name);
-          const category =
-            catalogue?.category === 'CTV' ||
-            catalogue?.category === 'nodal' ||
-            catalogue?.category === 'external'
-              ? catalogue.category
-              : 'OAR';
-          const mask = {
-            data: structure.mask,
-            dims: grid.dims,
-            spacingMm: grid.spacingMm,
-            affineIjkToLps: grid.affineIjkToLps,
-          };
-          const styled =
-            style.code === truthObserver
-              ? mask
-              : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
-          if (!styled.data.some((v) => v !== 0)) return [];
-          if (style.code !== truthObserver && catalogue?.category !== 'external') {
-            // drawing time grows with the contour length drawn: 25 s a structure plus 0.3 s a mm, +-25 %
-            const lengthMm = boundaryLengthMm(styled.data, grid.dims, grid.spacingMm);
-            const activeSeconds = Math.round((25 + 0.3 * lengthMm) * (0.75 + 0.5 * caseRandom()));
-            const began =
-              acquired.getTime() + (index + 1) * 86_400_000 + 14 * 3_600_000 + sessions.length * 1_200_000;
-            sessions.push({
-              observer: style.code,
-              tg263Name: structure.tg263Name,
-              startedAt: new Date(began).toISOString(),
-              endedAt: new Date(began + Math.round(activeSeconds * 1.15) * 1000).toISOString(),
-              activeSeconds,
-            });
-          }
-          const name =
-            style.code === truthObserver
-              ? structure.tg263Name
-              : (site.names[structure.tg263Name] ?? structure.tg263Name);
-          return [
-            {
-              number: roiIndex + 1,
-              name,
-              colourRgb: catalogue?.colourRgb ?? null,
-              interpretedType: interpreted[category] ?? 'ORGAN',
-              generationAlgorithm: 'MANUAL' as const,
-              mask: styled,
-            },
-          ];
-        });
-        const code = style.code.replaceAll(' ', '');
-        const bytes = writeRtStruct({
-          referencedSeries: {
-            studyInstanceUid,
-            seriesInstanceUid: derivedUid(options.seed, `${patientId}:ct`),
-            frameOfReferenceUid,
-            sopClassUid: ctImageStorage,
-            sopInstanceUids,
-            grid,
-          },
-          patient: {
-            patientName: patient.name,
-            patientId: patient.id,
-            patientBirthDate: '',
-            patientSex: 'F',
-          },
-          study: {
-            studyDate: date,
-            studyTime: '093000',
-            studyId: patientId,
-            accessionNumber: study.accessionNumber,
-            referringPhysicianName: '',
-          },
-          structureSet: {
-            label: code.slice(0, 16),
-            name: `${style.code} ${date}`,
-            description: `Contours of ${style.code}`,
-          },
-          operatorsName: style.code,
-          seriesNumber: 100 + index,
-          seriesDescription: `Structures ${style.code}`,
-          seriesInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}:series`),
-          sopInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}`),
-          createdAt: new Date(acquired.getTime() + (index + 1) * 86_400_000),
-          rois,
-        });
-        await writeFileAtomically(path.join(folder, `RS.${code}.dcm`), bytes);
-      }
-      manifest.cases.push({
-        site: site.code,
-        patientId,
-        folder: path.relative(outDir, folder),
-        seed: caseSeed,
-        laterality: spec.laterality,
-        surgery: spec.surgery,
-        tumourBed: spec.tumourBed,
-        nodal: spec.nodal,
-        size: spec.size,
-        breathing: spec.breathing,
-        spacingMm: site.spacingMm,
-        fovMm: site.fovMm,
-        acquisitionDate: date,
-        sessions,
-        scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
-        convolutionKernel: profile.tags.convolutionKernel,
-        observers: observers.map((o) => o.code),
-      });
-      onCase?.(++done, total, `${patientId} (${spec.laterality}, ${spec.surgery})`);
+      await writeFileAtomically(path.join(folder, `RS.${code}.dcm`), bytes);
     }
+    manifest.cases.push({
+      site: site.code,
+      patientId,
+      folder: path.relative(outDir, folder),
+      seed: caseSeed,
+      laterality: spec.laterality,
+      surgery: spec.surgery,
+      tumourBed: spec.tumourBed,
+      nodal: spec.nodal,
+      size: spec.size,
+      breathing: spec.breathing,
+      spacingMm: site.spacingMm,
+      fovMm: site.fovMm,
+      acquisitionDate: date,
+      sessions,
+      scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
+      convolutionKernel: profile.tags.convolutionKernel,
+      observers: observers.map((o) => o.code),
+    });
+    onCase?.(++done, total, `${patientId} (${spec.laterality}, ${spec.surgery})`);
   }
   await writeFileAtomically(
     path.join(outDir, 'manifest.json'),
