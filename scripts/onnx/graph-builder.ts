@@ -56,15 +56,24 @@ export class GraphBuilder {
     return name;
   }
 
-  /** An int64 constant tensor (shapes, axes, pads). */
-  int64(values: readonly number[], prefix = 'shape'): string {
+  /** An int64 constant tensor (shapes, axes, pads); bigint for values beyond 2^53 (INT64_MAX ends). */
+  int64(values: ReadonlyArray<number | bigint>, prefix = 'shape'): string {
+    return this.int64Tensor(values, [values.length], prefix);
+  }
+
+  /** A 0-dimensional int64 constant (CumSum's axis, Range's bounds, a Gather index). */
+  int64scalar(value: number, prefix = 'scalar'): string {
+    return this.int64Tensor([value], [], prefix);
+  }
+
+  private int64Tensor(values: ReadonlyArray<number | bigint>, dims: number[], prefix: string): string {
     const name = this.fresh(prefix);
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
     this.initializers.push(
       onnx.TensorProto.create({
         name,
         dataType: DataType.INT64,
-        dims: [values.length],
+        dims,
         rawData: new Uint8Array(data.buffer),
       }),
     );
