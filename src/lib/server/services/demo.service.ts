@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageGrid } from '../../core/geometry/image-grid';
@@ -17,6 +18,7 @@ import type { Vec3 } from '../../core/volume/volume';
 import { writeFileAtomically } from '../io/atomic-write';
 import { ctImageStorage, writeCtSeries, type CtScannerTags } from '../io/ct-writer';
 import { writeRtStruct } from '../io/rtstruct-writer';
+import { runTasksInThreads } from '../threads/task-threads';
 
 /** Size and seed of the generated cohort. */
 export interface DemoOptions {
@@ -466,12 +468,14 @@ export function renderDemoCase(plan: DemoCasePlan): { phantom: Phantom; hu: Int1
  * RTSTRUCT per observer (RS.<observer>.dcm): the truth observer (the phantom's organs as they are) and
  * each site physician's styled contours, with the site's structure names. Acquisition dates span 14
  * months; the second site's scanner changes kernel part way through. Writes manifest.json last, so a
- * complete manifest means a complete cohort. Deterministic: the same options give the same files.
+ * complete manifest means a complete cohort. Cases are written on `threads` worker threads (one per core
+ * by default). Deterministic: the same options give the same files, whatever the number of threads.
  */
 export async function generateDemoCohort(
   outDir: string,
   options: DemoOptions,
   onCase?: (done: number, total: number, description: string) => void,
+  threads = os.availableParallelism(),
 ): Promise<DemoManifest> {
   const sites = siteProfiles(options.sites);
   const total = options.sites * options.casesPerSite;
@@ -495,165 +499,183 @@ export async function generateDemoCohort(
     cases: [],
   };
   await mkdir(outDir, { recursive: true });
+  const plans = planDemoCohort(options);
   let done = 0;
-  for (const plan of planDemoCohort(options)) {
-    const { site, patientId, spec, acquired, random: caseRandom } = plan;
-    const caseSeed = plan.seed;
-    const profile = plan.scanner;
-    const phantomGrid = plan.grid;
-    const frameOfReferenceUid = derivedUid(options.seed, `${patientId}:frame`);
-    const grid = imageGrid(
-      phantomGrid.dims,
-      phantomGrid.spacingMm,
-      phantomGrid.originLps,
-      frameOfReferenceUid,
-    );
-    const { phantom, hu } = renderDemoCase(plan);
-    const folder = path.join(outDir, site.code, patientId);
-    const studyInstanceUid = derivedUid(options.seed, `${patientId}:study`);
-    const sopInstanceUids = grid.slicePositionLps.map((_, k) =>
-      derivedUid(options.seed, `${patientId}:ct:${k}`),
-    );
-    const date = dicomDate(acquired);
-    const patient = { name: `DEMO^${patientId}`, id: patientId, birthDate: '', sex: 'F' };
-    const study = {
-      instanceUid: studyInstanceUid,
-      date,
-      time: '093000',
-      id: patientId,
-      accessionNumber: `A${patientId}`,
-      description: 'Breast RT planning CT',
-    };
-    await writeCtSeries(path.join(folder, 'CT'), {
-      grid,
-      hu,
-      patient,
-      study,
-      series: {
-        instanceUid: derivedUid(options.seed, `${patientId}:ct`),
-        number: 1,
-        description: 'Planning CT',
-        sopInstanceUids,
-      },
-      scanner: profile.tags,
-      acquisitionDate: date,
-      acquisitionTime: '093000',
-    });
-    const observers = [neutral(truthObserver), ...site.physicians];
-    const sessions: DemoCase['sessions'] = [];
-    for (const [index, style] of observers.entries()) {
-      const rois = phantom.structures.flatMap((structure, roiIndex) => {
-        const catalogue = findTg263Structure(structure.tg263Name);
-        const category =
-          catalogue?.category === 'CTV' ||
-          catalogue?.category === 'nodal' ||
-          catalogue?.category === 'external'
-            ? catalogue.category
-            : 'OAR';
-        const mask = {
-          data: structure.mask,
-          dims: grid.dims,
-          spacingMm: grid.spacingMm,
-          affineIjkToLps: grid.affineIjkToLps,
-        };
-        const styled =
-          style.code === truthObserver
-            ? mask
-            : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
-        if (!styled.data.some((v) => v !== 0)) return [];
-        if (style.code !== truthObserver && catalogue?.category !== 'external') {
-          // drawing time grows with the contour length drawn: 25 s a structure plus 0.3 s a mm, +-25 %
-          const lengthMm = boundaryLengthMm(styled.data, grid.dims, grid.spacingMm);
-          const activeSeconds = Math.round((25 + 0.3 * lengthMm) * (0.75 + 0.5 * caseRandom()));
-          const began =
-            acquired.getTime() + (index + 1) * 86_400_000 + 14 * 3_600_000 + sessions.length * 1_200_000;
-          sessions.push({
-            observer: style.code,
-            tg263Name: structure.tg263Name,
-            startedAt: new Date(began).toISOString(),
-            endedAt: new Date(began + Math.round(activeSeconds * 1.15) * 1000).toISOString(),
-            activeSeconds,
-          });
-        }
-        const name =
-          style.code === truthObserver
-            ? structure.tg263Name
-            : (site.names[structure.tg263Name] ?? structure.tg263Name);
-        return [
-          {
-            number: roiIndex + 1,
-            name,
-            colourRgb: catalogue?.colourRgb ?? null,
-            interpretedType: interpreted[category] ?? 'ORGAN',
-            generationAlgorithm: 'MANUAL' as const,
-            mask: styled,
-          },
-        ];
-      });
-      const code = style.code.replaceAll(' ', '');
-      const bytes = writeRtStruct({
-        referencedSeries: {
-          studyInstanceUid,
-          seriesInstanceUid: derivedUid(options.seed, `${patientId}:ct`),
-          frameOfReferenceUid,
-          sopClassUid: ctImageStorage,
-          sopInstanceUids,
-          grid,
-        },
-        patient: {
-          patientName: patient.name,
-          patientId: patient.id,
-          patientBirthDate: '',
-          patientSex: 'F',
-        },
-        study: {
-          studyDate: date,
-          studyTime: '093000',
-          studyId: patientId,
-          accessionNumber: study.accessionNumber,
-          referringPhysicianName: '',
-        },
-        structureSet: {
-          label: code.slice(0, 16),
-          name: `${style.code} ${date}`,
-          description: `Contours of ${style.code}`,
-        },
-        operatorsName: style.code,
-        seriesNumber: 100 + index,
-        seriesDescription: `Structures ${style.code}`,
-        seriesInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}:series`),
-        sopInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}`),
-        createdAt: new Date(acquired.getTime() + (index + 1) * 86_400_000),
-        rois,
-      });
-      await writeFileAtomically(path.join(folder, `RS.${code}.dcm`), bytes);
-    }
-    manifest.cases.push({
-      site: site.code,
-      patientId,
-      folder: path.relative(outDir, folder),
-      seed: caseSeed,
-      laterality: spec.laterality,
-      surgery: spec.surgery,
-      tumourBed: spec.tumourBed,
-      nodal: spec.nodal,
-      size: spec.size,
-      breathing: spec.breathing,
-      spacingMm: site.spacingMm,
-      fovMm: site.fovMm,
-      acquisitionDate: date,
-      sessions,
-      scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
-      convolutionKernel: profile.tags.convolutionKernel,
-      observers: observers.map((o) => o.code),
-    });
-    onCase?.(++done, total, `${patientId} (${spec.laterality}, ${spec.surgery})`);
-  }
+  manifest.cases = await runTasksInThreads<DemoCaseTask, DemoCase>({
+    entry: 'demo-thread',
+    tasks: plans.map((_, index) => ({ outDir, options, index })),
+    threads,
+    inline: (task) => generateDemoCase(outDir, options, plans[task.index]!),
+    describe: (task) => `demo case ${plans[task.index]!.patientId}`,
+    onResult: (_, demoCase) =>
+      onCase?.(++done, total, `${demoCase.patientId} (${demoCase.laterality}, ${demoCase.surgery})`),
+  });
   await writeFileAtomically(
     path.join(outDir, 'manifest.json'),
     new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
   );
   return manifest;
+}
+
+/** One case to generate, as sent to a generation thread. */
+export interface DemoCaseTask {
+  outDir: string;
+  options: DemoOptions;
+  index: number;
+}
+
+/**
+ * Writes one planned case under `outDir`: its CT series and one RTSTRUCT per observer. Returns its
+ * manifest entry.
+ */
+export async function generateDemoCase(
+  outDir: string,
+  options: DemoOptions,
+  plan: DemoCasePlan,
+): Promise<DemoCase> {
+  const { site, patientId, spec, acquired, random: caseRandom } = plan;
+  const caseSeed = plan.seed;
+  const profile = plan.scanner;
+  const phantomGrid = plan.grid;
+  const frameOfReferenceUid = derivedUid(options.seed, `${patientId}:frame`);
+  const grid = imageGrid(phantomGrid.dims, phantomGrid.spacingMm, phantomGrid.originLps, frameOfReferenceUid);
+  const { phantom, hu } = renderDemoCase(plan);
+  const folder = path.join(outDir, site.code, patientId);
+  const studyInstanceUid = derivedUid(options.seed, `${patientId}:study`);
+  const sopInstanceUids = grid.slicePositionLps.map((_, k) =>
+    derivedUid(options.seed, `${patientId}:ct:${k}`),
+  );
+  const date = dicomDate(acquired);
+  const patient = { name: `DEMO^${patientId}`, id: patientId, birthDate: '', sex: 'F' };
+  const study = {
+    instanceUid: studyInstanceUid,
+    date,
+    time: '093000',
+    id: patientId,
+    accessionNumber: `A${patientId}`,
+    description: 'Breast RT planning CT',
+  };
+  await writeCtSeries(path.join(folder, 'CT'), {
+    grid,
+    hu,
+    patient,
+    study,
+    series: {
+      instanceUid: derivedUid(options.seed, `${patientId}:ct`),
+      number: 1,
+      description: 'Planning CT',
+      sopInstanceUids,
+    },
+    scanner: profile.tags,
+    acquisitionDate: date,
+    acquisitionTime: '093000',
+  });
+  const observers = [neutral(truthObserver), ...site.physicians];
+  const sessions: DemoCase['sessions'] = [];
+  for (const [index, style] of observers.entries()) {
+    const rois = phantom.structures.flatMap((structure, roiIndex) => {
+      const catalogue = findTg263Structure(structure.tg263Name);
+      const category =
+        catalogue?.category === 'CTV' || catalogue?.category === 'nodal' || catalogue?.category === 'external'
+          ? catalogue.category
+          : 'OAR';
+      const mask = {
+        data: structure.mask,
+        dims: grid.dims,
+        spacingMm: grid.spacingMm,
+        affineIjkToLps: grid.affineIjkToLps,
+      };
+      const styled =
+        style.code === truthObserver
+          ? mask
+          : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
+      if (!styled.data.some((v) => v !== 0)) return [];
+      if (style.code !== truthObserver && catalogue?.category !== 'external') {
+        // drawing time grows with the contour length drawn: 25 s a structure plus 0.3 s a mm, +-25 %
+        const lengthMm = boundaryLengthMm(styled.data, grid.dims, grid.spacingMm);
+        const activeSeconds = Math.round((25 + 0.3 * lengthMm) * (0.75 + 0.5 * caseRandom()));
+        const began =
+          acquired.getTime() + (index + 1) * 86_400_000 + 14 * 3_600_000 + sessions.length * 1_200_000;
+        sessions.push({
+          observer: style.code,
+          tg263Name: structure.tg263Name,
+          startedAt: new Date(began).toISOString(),
+          endedAt: new Date(began + Math.round(activeSeconds * 1.15) * 1000).toISOString(),
+          activeSeconds,
+        });
+      }
+      const name =
+        style.code === truthObserver
+          ? structure.tg263Name
+          : (site.names[structure.tg263Name] ?? structure.tg263Name);
+      return [
+        {
+          number: roiIndex + 1,
+          name,
+          colourRgb: catalogue?.colourRgb ?? null,
+          interpretedType: interpreted[category] ?? 'ORGAN',
+          generationAlgorithm: 'MANUAL' as const,
+          mask: styled,
+        },
+      ];
+    });
+    const code = style.code.replaceAll(' ', '');
+    const bytes = writeRtStruct({
+      referencedSeries: {
+        studyInstanceUid,
+        seriesInstanceUid: derivedUid(options.seed, `${patientId}:ct`),
+        frameOfReferenceUid,
+        sopClassUid: ctImageStorage,
+        sopInstanceUids,
+        grid,
+      },
+      patient: {
+        patientName: patient.name,
+        patientId: patient.id,
+        patientBirthDate: '',
+        patientSex: 'F',
+      },
+      study: {
+        studyDate: date,
+        studyTime: '093000',
+        studyId: patientId,
+        accessionNumber: study.accessionNumber,
+        referringPhysicianName: '',
+      },
+      structureSet: {
+        label: code.slice(0, 16),
+        name: `${style.code} ${date}`,
+        description: `Contours of ${style.code}`,
+      },
+      operatorsName: style.code,
+      seriesNumber: 100 + index,
+      seriesDescription: `Structures ${style.code}`,
+      seriesInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}:series`),
+      sopInstanceUid: derivedUid(options.seed, `${patientId}:rs:${code}`),
+      createdAt: new Date(acquired.getTime() + (index + 1) * 86_400_000),
+      rois,
+    });
+    await writeFileAtomically(path.join(folder, `RS.${code}.dcm`), bytes);
+  }
+  return {
+    site: site.code,
+    patientId,
+    folder: path.relative(outDir, folder),
+    seed: caseSeed,
+    laterality: spec.laterality,
+    surgery: spec.surgery,
+    tumourBed: spec.tumourBed,
+    nodal: spec.nodal,
+    size: spec.size,
+    breathing: spec.breathing,
+    spacingMm: site.spacingMm,
+    fovMm: site.fovMm,
+    acquisitionDate: date,
+    sessions,
+    scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
+    convolutionKernel: profile.tags.convolutionKernel,
+    observers: observers.map((o) => o.code),
+  };
 }
 
 /** The manifest of a complete cohort in `outDir` generated with `options`, or null. */
