@@ -154,9 +154,7 @@ async function caseSamples(
   const padded = new Uint32Array(n);
   for (let s = 0; s < n; s += 1) {
     const v =
-      s < UNIFORM_SAMPLES
-        ? Math.floor(random() * voxels)
-        : boundary[Math.floor(random() * boundary.length)]!;
+      s < UNIFORM_SAMPLES ? Math.floor(random() * voxels) : boundary[Math.floor(random() * boundary.length)]!;
     const i = v % nx;
     const j = Math.floor(v / nx) % ny;
     const k = Math.floor(v / (nx * ny));
@@ -225,7 +223,9 @@ const features = await OnnxSession.load(contextFeatureGraph(), 'context features
 const cases: CaseSamples[] = [];
 for (const [n, plan] of training.entries()) {
   cases.push(await caseSamples(plan, card, features, 1000 + n));
-  process.stdout.write(`features of ${plan.patientId} (${plan.scanner.tags.convolutionKernel}) ${seconds()}\n`);
+  process.stdout.write(
+    `features of ${plan.patientId} (${plan.scanner.tags.convolutionKernel}) ${seconds()}\n`,
+  );
 }
 await features.release();
 

@@ -14,10 +14,20 @@ import {
   type DemoManifest,
 } from '../../src/lib/server/services/demo.service';
 import { importDemoCohort } from '../../src/lib/server/services/demo-import.service';
+import {
+  DEMO_EDITING_APL_TOLERANCE_MM,
+  ensureEvaluationRuns,
+  importAiEditingSessions,
+  registerModelsInFolder,
+} from '../../src/lib/server/services/demo-evaluation.service';
+import { getRunProgress } from '../../src/lib/server/services/evaluation-run.service';
+import { startWorker } from '../../src/lib/server/services/worker.service';
+import { createLogger } from '../../src/lib/server/logger';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
-const options = { sites: 3, casesPerSite: 1, seed: 77 };
+// two cases a site: the first is the training split, the second a held-out case (AI-assisted at two sites)
+const options = { sites: 3, casesPerSite: 2, seed: 77 };
 let dir: string;
 let manifest: DemoManifest;
 let database: TestDatabase;
@@ -40,7 +50,8 @@ const sha = async (file: string) =>
 
 describe('demo cohort', () => {
   it('writes one CT series and one RTSTRUCT per observer for each case, with a manifest', async () => {
-    expect(manifest.cases).toHaveLength(3);
+    expect(manifest.cases).toHaveLength(6);
+    expect(manifest.cases.map((c) => c.split)).toEqual(['train', 'test', 'train', 'test', 'train', 'test']);
     const first = manifest.cases[0];
     const files = await readdir(path.join(dir, 'a', first.folder));
     expect(files.sort()).toEqual(
@@ -49,9 +60,10 @@ describe('demo cohort', () => {
     expect(first.observers[0]).toBe(truthObserver);
   });
 
-  it('is the same for the same seed', async () => {
-    const again = await generateDemoCohort(path.join(dir, 'b'), options);
-    expect(again.cases).toEqual(manifest.cases);
+  it('is the same for the same seed, whatever else is generated', async () => {
+    // one site only: its cases are the first site's cases of the three-site cohort, file for file
+    const again = await generateDemoCohort(path.join(dir, 'b'), { ...options, sites: 1 }, undefined, 1);
+    expect(again.cases).toEqual(manifest.cases.slice(0, 2));
     const c = manifest.cases[1];
     for (const file of [
       'CT/CT.010.dcm',
@@ -107,11 +119,11 @@ describe('demo cohort', () => {
   it('imports through the DICOM path, site names mapped to TG-263, and reuses what exists', async () => {
     const blobs = new FileBlobStore(path.join(dir, 'blobs'));
     const first = await importDemoCohort(database.db, blobs, path.join(dir, 'a'), manifest);
-    expect(first).toMatchObject({ imported: 3, skipped: 0, contourSets: 9 });
+    expect(first).toMatchObject({ imported: 6, skipped: 0, contourSets: 18 });
     expect(first.editingSessions).toBe(manifest.cases.reduce((n, c) => n + c.sessions.length, 0));
     expect(first.editingSessions).toBeGreaterThan(30);
     const again = await importDemoCohort(database.db, blobs, path.join(dir, 'a'), manifest);
-    expect(again).toEqual({ imported: 0, skipped: 3, contourSets: 0, editingSessions: 0 });
+    expect(again).toEqual({ imported: 0, skipped: 6, contourSets: 0, editingSessions: 0 });
     const sessions = await database.db
       .selectFrom('editing_session')
       .select(['active_seconds', 'to_set_id', 'mode'])
@@ -128,11 +140,82 @@ describe('demo cohort', () => {
       .select(['contour_set_id', (eb) => eb.fn.countAll<number>().as('n')])
       .groupBy('contour_set_id')
       .execute();
-    expect(perSet).toHaveLength(9);
+    expect(perSet).toHaveLength(18);
     expect(Math.min(...perSet.map((s) => s.n))).toBeGreaterThanOrEqual(10);
     expect(manifest.aliases.map((a) => [a.site, a.name])).toEqual([
       ['EAST', 'Boost CTV Left'],
       ['EAST', 'Boost CTV Right'],
     ]);
+  }, 300_000);
+
+  it('registers the demo models, evaluates the AI model on the held-out cases and sets AI editing times from APL', async () => {
+    const blobs = new FileBlobStore(path.join(dir, 'blobs'));
+    const modelsDir = path.join(import.meta.dirname, '..', '..', 'models');
+    const registered = await registerModelsInFolder(database.db, blobs, modelsDir);
+    expect(registered.map((r) => r.reference)).toEqual([
+      'thorax-context-net@1.0',
+      'thorax-context-net@2.0',
+      'thorax-threshold@1.0',
+    ]);
+    expect((await registerModelsInFolder(database.db, blobs, modelsDir)).some((r) => r.created)).toBe(false);
+
+    const [run] = await ensureEvaluationRuns(database.db, [manifest.ai.model], manifest.ai.testCohort);
+    expect(run).toMatchObject({ model: manifest.ai.model, cases: 3, created: true });
+    const worker = await startWorker({
+      db: database.db,
+      pool: database.pool,
+      logger: createLogger('silent'),
+      version: 'test',
+      queue: null,
+      concurrency: 1,
+      blobs,
+    });
+    try {
+      let progress = await getRunProgress(database.db, run!.runId);
+      for (let i = 0; i < 1200 && (progress.status === 'queued' || progress.status === 'running'); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        progress = await getRunProgress(database.db, run!.runId);
+      }
+      expect(progress).toMatchObject({ status: 'succeeded', succeeded: 3, failed: 0 });
+    } finally {
+      await worker.stop();
+    }
+    // a finished run is reused, not repeated
+    expect(await ensureEvaluationRuns(database.db, [manifest.ai.model], manifest.ai.testCohort)).toEqual([
+      { model: manifest.ai.model, runId: run!.runId, cases: 0, created: false },
+    ]);
+
+    const expected = manifest.cases.reduce((n, c) => n + c.aiEdits.length, 0);
+    expect(expected).toBeGreaterThan(0);
+    expect(manifest.cases.filter((c) => c.aiEdits.length > 0).map((c) => c.site)).toEqual(['NORTH', 'EAST']);
+    expect(await importAiEditingSessions(database.db, manifest)).toEqual({ imported: expected, missing: 0 });
+    expect(await importAiEditingSessions(database.db, manifest)).toEqual({ imported: expected, missing: 0 });
+    const sessions = await database.db
+      .selectFrom('editing_session as e')
+      .innerJoin('metric as m', (join) =>
+        join
+          .onRef('m.test_set_id', '=', 'e.from_set_id')
+          .onRef('m.reference_set_id', '=', 'e.to_set_id')
+          .onRef('m.structure_id', '=', 'e.structure_id'),
+      )
+      .innerJoin('contour_set as ai', 'ai.id', 'e.from_set_id')
+      .select(['e.active_seconds', 'm.apl_contour_mm', 'ai.source'])
+      .where('e.mode', '=', 'editing_ai')
+      .execute();
+    expect(sessions).toHaveLength(expected);
+    for (const session of sessions) {
+      expect(session.source).toBe('model');
+      const apl = (session.apl_contour_mm as Record<string, number>)[String(DEMO_EDITING_APL_TOLERANCE_MM)]!;
+      // 15 s of review plus 0.05 s a mm of added path length, times 0.8 .. 1.2
+      expect(session.active_seconds).toBeGreaterThanOrEqual(Math.floor((15 + 0.05 * apl) * 0.8));
+      expect(session.active_seconds).toBeLessThanOrEqual(Math.ceil((15 + 0.05 * apl) * 1.2));
+    }
+    // the corrected structures were not also drawn from scratch
+    const scratch = await database.db
+      .selectFrom('editing_session')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('mode', '=', 'from_scratch')
+      .executeTakeFirstOrThrow();
+    expect(Number(scratch.n)).toBe(manifest.cases.reduce((n, c) => n + c.sessions.length, 0));
   }, 300_000);
 });

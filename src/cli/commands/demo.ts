@@ -1,8 +1,10 @@
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { MultiBar, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/server/config';
-import { openDatabase } from '../../lib/server/db/database';
+import type { Db } from '../../lib/server/db/connection';
 import { createLogger } from '../../lib/server/logger';
 import {
   defaultDemoOptions,
@@ -11,8 +13,17 @@ import {
   type DemoOptions,
 } from '../../lib/server/services/demo.service';
 import { importDemoCohort } from '../../lib/server/services/demo-import.service';
-import { FileBlobStore } from '../../lib/server/storage/blob-store';
+import { projectRoot } from '../../lib/server/paths';
+import { startRuntime } from '../../lib/server/runtime';
+import {
+  ensureEvaluationRuns,
+  importAiEditingSessions,
+  registerModelsInFolder,
+  type DemoRun,
+} from '../../lib/server/services/demo-evaluation.service';
+import { getRunProgress, type RunProgress } from '../../lib/server/services/evaluation-run.service';
 import { parseOption, positiveInteger } from '../options';
+import { ensureWebBuild } from '../web-server';
 import { serve } from './serve';
 
 function bar(label: string): SingleBar {
@@ -50,6 +61,75 @@ async function generate(outDir: string, options: DemoOptions): Promise<void> {
   progress.stop();
 }
 
+/**
+ * Follows evaluation runs until every one has ended: progress bars on a terminal, one line per run as it
+ * ends otherwise; failures are listed after.
+ */
+async function followRuns(db: Db, runs: DemoRun[]): Promise<void> {
+  const width = Math.max(...runs.map((r) => r.model.length));
+  const label = (r: DemoRun) => `Evaluating ${r.model.padEnd(width)}`;
+  const describe = (p: RunProgress) =>
+    `${p.status}${p.failed > 0 ? `, ${p.failed} failed` : ''}${p.casesPerMinute === null ? '' : `, ${p.casesPerMinute.toFixed(1)} cases/min`}`;
+  const tty = process.stdout.isTTY === true;
+  const bars = new MultiBar({
+    format: `{label} [{bar}] {value}/{total} {description}`,
+    barsize: 24,
+    hideCursor: true,
+    clearOnComplete: false,
+  });
+  let progress = await Promise.all(runs.map((r) => getRunProgress(db, r.runId)));
+  const lines = tty
+    ? runs.map((r, i) => bars.create(progress[i]!.total, 0, { label: label(r), description: '' }))
+    : [];
+  const reported = new Set<number>();
+  for (;;) {
+    progress.forEach((p, i) => {
+      const ended = p.status !== 'queued' && p.status !== 'running';
+      if (tty) lines[i]!.update(p.succeeded + p.failed, { description: describe(p) });
+      else if (ended && !reported.has(p.runId)) {
+        reported.add(p.runId);
+        process.stdout.write(`${label(runs[i]!)} ${p.succeeded + p.failed}/${p.total} ${describe(p)}\n`);
+      }
+    });
+    if (progress.every((p) => p.status !== 'queued' && p.status !== 'running')) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    progress = await Promise.all(runs.map((r) => getRunProgress(db, r.runId)));
+  }
+  if (tty) bars.stop();
+  for (const p of progress)
+    for (const e of p.errors) process.stdout.write(`  run ${p.runId} case ${e.caseId}: ${e.message}\n`);
+}
+
+/**
+ * Extra `contourbench worker` processes for the demo's evaluations, one per core beyond the first (the
+ * demo process runs a worker too): separate processes, so case jobs run truly in parallel.
+ */
+function startHelperWorkers(count: number): { stop(): Promise<void> } {
+  const children: ChildProcess[] = [];
+  for (let n = 0; n < count; n += 1) {
+    children.push(
+      spawn(process.execPath, [path.join(projectRoot(), 'bin', 'contourbench.js'), 'worker'], {
+        env: { ...process.env, LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    );
+  }
+  return {
+    stop: async () => {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
 export function registerDemo(program: Command): void {
   const demo = program
     .command('demo')
@@ -61,6 +141,7 @@ export function registerDemo(program: Command): void {
       const cohortOptions = defaultDemoOptions;
       const outDir = path.join(config.dataDir, 'demo-cohort');
       const started = performance.now();
+      const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
       if (!(await readDemoManifest(outDir, cohortOptions))) {
         process.stdout.write(
           `Generating the demo cohort (${cohortOptions.sites} sites x ${cohortOptions.casesPerSite} cases) in ${outDir}\n`,
@@ -68,33 +149,60 @@ export function registerDemo(program: Command): void {
         await generate(outDir, cohortOptions);
       }
       const manifest = (await readDemoManifest(outDir, cohortOptions))!;
-      const opened = await openDatabase(config, logger, {
-        migrate: true,
+      // the web app builds in a child process (first start only) while this one imports
+      const webBuild = ensureWebBuild(logger);
+      webBuild.catch(() => undefined);
+      const runtime = startRuntime({
+        config,
+        logger,
+        worker: true,
         applicationName: 'contourbench-demo',
       });
+      const { database, blobs } = await runtime;
+      const db = database.db;
       try {
         const progress = bar('Importing cases');
         progress.start(manifest.cases.length, 0, { description: '' });
-        const summary = await importDemoCohort(
-          opened.connection.db,
-          new FileBlobStore(path.join(config.dataDir, 'blobs')),
-          outDir,
-          manifest,
-          (done, description) => progress.update(done, { description }),
+        const summary = await importDemoCohort(db, blobs, outDir, manifest, (done, description) =>
+          progress.update(done, { description }),
         );
         progress.stop();
         process.stdout.write(
           `${summary.imported} cases imported, ${summary.skipped} already there; ${summary.contourSets} structure sets, ` +
-            `${summary.editingSessions} editing sessions ` +
-            `in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+            `${summary.editingSessions} manual contouring sessions (${elapsed()})\n`,
         );
-      } finally {
-        await opened.close();
+        const models = await registerModelsInFolder(db, blobs, path.join(projectRoot(), 'models'));
+        process.stdout.write(
+          `Demo models: ${models.map((m) => `${m.reference}${m.created ? '' : ' (registered before)'}`).join(', ')}\n`,
+        );
+        const runs = await ensureEvaluationRuns(
+          db,
+          models.map((m) => m.reference),
+          manifest.ai.testCohort,
+        );
+        const helpers = startHelperWorkers(Math.max(0, os.availableParallelism() - 1));
+        try {
+          await followRuns(db, runs);
+        } finally {
+          await helpers.stop();
+        }
+        const editing = await importAiEditingSessions(db, manifest);
+        process.stdout.write(
+          `${editing.imported} AI-assisted editing sessions (${manifest.ai.model} corrected by the physicians)` +
+            `${editing.missing > 0 ? `, ${editing.missing} without an AI contour` : ''} (${elapsed()})\n`,
+        );
+        await webBuild;
+      } catch (error) {
+        await (await runtime).close();
+        throw error;
       }
       await serve({
         port: options.port,
         worker: true,
-        banner: `Demo cohort: ${manifest.cases.length} cases at ${new Set(manifest.cases.map((c) => c.site)).size} sites (${outDir}).\n`,
+        runtime,
+        banner:
+          `Demo cohort: ${manifest.cases.length} cases at ${new Set(manifest.cases.map((c) => c.site)).size} sites (${outDir}); ` +
+          `the demo models were evaluated on the ${manifest.cases.filter((c) => c.split === 'test').length} cases of "${manifest.ai.testCohort}". Ready in ${elapsed()}.\n`,
       });
     });
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/server/config';
 import { createLogger } from '../../lib/server/logger';
-import { shareRuntime, startRuntime } from '../../lib/server/runtime';
+import { shareRuntime, startRuntime, type Runtime } from '../../lib/server/runtime';
 import { runUntilSignal } from '../lifecycle';
 import { parseOption, portNumber } from '../options';
 import { ensureWebBuild, startWebServer } from '../web-server';
@@ -12,6 +12,8 @@ export interface ServeOptions {
   worker: boolean;
   /** Printed after the URL, e.g. what the demo loaded. */
   banner?: string;
+  /** A runtime already started (the demo's); otherwise one is started here. */
+  runtime?: Promise<Runtime>;
 }
 
 /** Starts the database, migrations, the in-process worker and the web server; runs until a signal. */
@@ -22,12 +24,14 @@ export async function serve(options: ServeOptions): Promise<never> {
   const host = options.host ?? config.host;
 
   await ensureWebBuild(logger);
-  const runtime = startRuntime({
-    config,
-    logger,
-    worker: options.worker && config.inProcessWorker,
-    applicationName: 'contourbench-web',
-  });
+  const runtime =
+    options.runtime ??
+    startRuntime({
+      config,
+      logger,
+      worker: options.worker && config.inProcessWorker,
+      applicationName: 'contourbench-web',
+    });
   shareRuntime(runtime);
   const { embedded, worker, close } = await runtime;
   const web = await startWebServer({ host, port, logger, maxUploadBytes: config.maxUploadBytes });

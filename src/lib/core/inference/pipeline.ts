@@ -212,16 +212,10 @@ export async function segmentVolume(
       );
     }
     const data = output.data;
-    for (let i = 0; i < data.length; i += 1) {
-      if (Number.isFinite(data[i]!)) continue;
-      const c = last ? i % k : Math.floor(i / patchVoxels);
-      throw new AppError(
-        'WORKER_FAILED',
-        `${name}: the model produced ${data[i]} (channel ${c}, window ${w + 1} of ${windows.length} at d,h,w = ${d0},${h0},${w0})`,
-      );
-    }
     // Raw outputs are averaged with the Gaussian weights and the activation applied once at the end,
-    // as nnU-Net and MONAI's sliding-window inference do.
+    // as nnU-Net and MONAI's sliding-window inference do. The outputs used are summed on the way: a
+    // non-finite sum means a NaN or infinity somewhere, which is then looked for and reported.
+    let total = 0;
     const width = Math.min(patch[2], nx - w0);
     for (let d = 0; d < patch[0] && d0 + d < nz; d += 1) {
       for (let h = 0; h < patch[1] && h0 + h < ny; h += 1) {
@@ -231,16 +225,29 @@ export async function segmentVolume(
         for (let c = 0; c < k; c += 1) {
           const target = c * voxels + base;
           if (last) {
-            for (let x = 0; x < width; x += 1)
-              accumulated[target + x] =
-                accumulated[target + x]! + data[(p + x) * k + c]! * importance[p + x]!;
+            for (let x = 0; x < width; x += 1) {
+              const v = data[(p + x) * k + c]!;
+              total += v;
+              accumulated[target + x] = accumulated[target + x]! + v * importance[p + x]!;
+            }
           } else {
             const source = c * patchVoxels + p;
-            for (let x = 0; x < width; x += 1)
-              accumulated[target + x] = accumulated[target + x]! + data[source + x]! * importance[p + x]!;
+            for (let x = 0; x < width; x += 1) {
+              const v = data[source + x]!;
+              total += v;
+              accumulated[target + x] = accumulated[target + x]! + v * importance[p + x]!;
+            }
           }
         }
       }
+    }
+    if (!Number.isFinite(total)) {
+      const i = data.findIndex((v) => !Number.isFinite(v));
+      const c = last ? i % k : Math.floor(i / patchVoxels);
+      throw new AppError(
+        'WORKER_FAILED',
+        `${name}: the model produced ${data[i]} (channel ${c}, window ${w + 1} of ${windows.length} at d,h,w = ${d0},${h0},${w0})`,
+      );
     }
     timings.windowOverheadMs += performance.now() - tw;
     options.onWindow?.(w + 1, windows.length);

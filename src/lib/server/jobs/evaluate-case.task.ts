@@ -33,7 +33,12 @@ export function evaluateCaseTask(context: JobContext): Task {
     };
     try {
       const result = await evaluateCase(
-        { db: context.db, blobs: context.blobs, sessions: context.sessions },
+        {
+          db: context.db,
+          blobs: context.blobs,
+          sessions: context.sessions,
+          metricPool: context.metricPool,
+        },
         { caseId, modelVersionId: run.modelVersionId, evaluationRunId: runId },
       );
       helpers.logger.info(

@@ -193,3 +193,19 @@ export async function findModelVersionCard(
     .where('id', '=', modelVersionId)
     .executeTakeFirst();
 }
+
+/** The most recent run of a model version over a cohort, or undefined. */
+export async function findLatestRun(
+  db: Db,
+  modelVersionId: number,
+  cohortId: number,
+): Promise<{ id: number; status: RunStatus } | undefined> {
+  return db
+    .selectFrom('evaluation_run')
+    .select(['id', 'status'])
+    .where('model_version_id', '=', modelVersionId)
+    .where('cohort_id', '=', cohortId)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

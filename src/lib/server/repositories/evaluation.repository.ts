@@ -129,3 +129,21 @@ export async function upsertModelContourSet(
     .executeTakeFirstOrThrow();
   return row.id;
 }
+
+/** The contour set a model version produced for a case, or undefined. */
+export async function findModelContourSet(
+  db: Db,
+  caseId: number,
+  modelVersionId: number,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('contour_set')
+    .select('id')
+    .where('case_id', '=', caseId)
+    .where('source', '=', 'model')
+    .where('model_version_id', '=', modelVersionId)
+    .where('parent_set_id', 'is', null)
+    .where('variant', '=', '')
+    .executeTakeFirst();
+  return row?.id;
+}

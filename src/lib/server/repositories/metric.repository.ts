@@ -110,3 +110,28 @@ export async function upsertMetric(db: Db, key: MetricKey, result: MetricResult)
     )
     .execute();
 }
+
+/**
+ * The added path length (marching-squares contour model, mm, at tolerance `toleranceMm`) of every metric row
+ * whose test set is `testSetId`, by reference set and structure.
+ */
+export async function findAddedPathLengths(
+  db: Db,
+  testSetId: number,
+  toleranceMm: number,
+): Promise<Array<{ referenceSetId: number; structure: string; aplMm: number | null }>> {
+  const rows = await db
+    .selectFrom('metric')
+    .innerJoin('structure', 'structure.id', 'metric.structure_id')
+    .select(['metric.reference_set_id', 'structure.tg263_name', 'metric.apl_contour_mm'])
+    .where('metric.test_set_id', '=', testSetId)
+    .execute();
+  return rows.map((row) => {
+    const value = (row.apl_contour_mm as Record<string, number | null>)[toleranceKey(toleranceMm)];
+    return {
+      referenceSetId: row.reference_set_id,
+      structure: row.tg263_name,
+      aplMm: typeof value === 'number' ? value : null,
+    };
+  });
+}

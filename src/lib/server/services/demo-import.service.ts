@@ -2,6 +2,7 @@ import path from 'node:path';
 import { AppError } from '../../core/errors';
 import type { Db } from '../db/connection';
 import { findCaseId } from '../repositories/case.repository';
+import { addCaseToCohort, ensureCohort } from '../repositories/cohort.repository';
 import { findPhysicianContourSets } from '../repositories/contour.repository';
 import { ensureSite, setPseudonymKeyIfMissing } from '../repositories/site.repository';
 import type { BlobStore } from '../storage/blob-store';
@@ -20,8 +21,9 @@ export interface DemoImportSummary {
 
 /**
  * Imports the generated cohort through the normal DICOM import, one case folder at a time, with each
- * case's laterality and surgery from the manifest (what a clinic would record). Cases already in the
- * database are skipped, so running the demo again reuses what exists.
+ * case's laterality and surgery from the manifest (what a clinic would record), into the cohort of all
+ * demo cases; test-split cases also join the held-out cohort the demo models are evaluated on. Cases
+ * already in the database are skipped, so running the demo again reuses what exists.
  */
 export async function importDemoCohort(
   db: Db,
@@ -37,7 +39,8 @@ export async function importDemoCohort(
   for (const demoCase of manifest.cases) {
     const site = await ensureSite(db, demoCase.site);
     const key = site.pseudonymKey ?? (await setPseudonymKeyIfMissing(db, site.id, newPseudonymKey()));
-    if (await findCaseId(db, site.id, patientPseudonym(key, site.code, demoCase.patientId))) {
+    let caseId = await findCaseId(db, site.id, patientPseudonym(key, site.code, demoCase.patientId));
+    if (caseId !== undefined) {
       summary.skipped++;
     } else {
       const report = await importDicom(db, blobs, path.join(cohortDir, demoCase.folder), {
@@ -53,6 +56,7 @@ export async function importDemoCohort(
         );
       }
       summary.imported++;
+      caseId = report.studies[0].caseId;
       summary.contourSets += report.studies[0].structureSets.length;
       // the physicians' drawing times, through the editing-time CSV import a clinic would use
       const sets = await findPhysicianContourSets(db, report.studies[0].caseId);
@@ -77,6 +81,13 @@ export async function importDemoCohort(
         );
       }
     }
+    if (demoCase.split === 'test')
+      await addCaseToCohort(
+        db,
+        await ensureCohort(db, manifest.ai.testCohort),
+        caseId,
+        'held out: not used to fit the demo models',
+      );
     onCase?.(++done, demoCase.patientId);
   }
   if (csv.length > 1) {

@@ -46,6 +46,8 @@ export interface SiteProfile {
   /** How the site names each TG-263 structure in its planning system. */
   names: Record<string, string>;
   physicians: ObserverStyle[];
+  /** months after the cohort's first date when the site starts correcting AI contours (null: never) */
+  aiFromMonth: number | null;
 }
 
 export interface DemoCase {
@@ -70,13 +72,30 @@ export interface DemoCase {
     endedAt: string;
     activeSeconds: number;
   }>;
+  /**
+   * Structures the physicians corrected from the AI model's contours instead of drawing them (cases of
+   * a site after its AI go-live): the editing time is set from the added path length once the demo has
+   * evaluated the AI model on the case.
+   */
+  aiEdits: Array<{ observer: string; tg263Name: string; startedAt: string }>;
+  /** train: used to fit the demo models (kept out of the test cohort); test: everything else */
+  split: 'train' | 'test';
   scanner: string;
   convolutionKernel: string;
   observers: string[];
 }
 
+/** The demo's clinical AI model, the structures physicians correct from it, and the held-out cohort. */
+export const demoAi = {
+  model: 'thorax-context-net@2.0',
+  structures: ['Lung_L', 'Lung_R', 'Heart', 'SpinalCanal', 'Sternum'],
+  testCohort: 'Demo test split',
+} as const;
+
 export interface DemoManifest {
-  version: 2;
+  version: 3;
+  /** the AI model the physicians correct (see DemoCase.aiEdits) and the held-out evaluation cohort */
+  ai: { model: string; testCohort: string };
   options: DemoOptions;
   /** The observer whose structure sets are the phantom's true organs (no style applied). */
   truthObserver: string;
@@ -161,6 +180,7 @@ function siteProfiles(count: number): SiteProfile[] {
         CTVn_LN_IMN_L: 'IMN L',
         CTVn_LN_IMN_R: 'IMN R',
       },
+      aiFromMonth: 4,
       physicians: [
         {
           ...neutral('Dr A Ahmed'),
@@ -236,6 +256,7 @@ function siteProfiles(count: number): SiteProfile[] {
         CTVn_LN_IMN_L: 'CTVn_LN_IMN_L',
         CTVn_LN_IMN_R: 'CTVn_LN_IMN_R',
       },
+      aiFromMonth: null,
       physicians: [
         {
           ...neutral('Dr C Costa'),
@@ -289,6 +310,7 @@ function siteProfiles(count: number): SiteProfile[] {
         CTVn_LN_IMN_L: 'Int Mammary Left',
         CTVn_LN_IMN_R: 'Int Mammary Right',
       },
+      aiFromMonth: 6,
       physicians: [
         { ...neutral('Dr E Evans'), marginMm: 2, targetMarginMm: 1, smoothness: 0.4, caudalSlices: 1 },
         {
@@ -480,8 +502,9 @@ export async function generateDemoCohort(
   const sites = siteProfiles(options.sites);
   const total = options.sites * options.casesPerSite;
   const manifest: DemoManifest = {
-    version: 2,
+    version: 3,
     options,
+    ai: { model: demoAi.model, testCohort: demoAi.testCohort },
     truthObserver,
     driftEvent: {
       site: sites[Math.min(1, sites.length - 1)].code,
@@ -572,6 +595,7 @@ export async function generateDemoCase(
   });
   const observers = [neutral(truthObserver), ...site.physicians];
   const sessions: DemoCase['sessions'] = [];
+  const aiEdits: DemoCase['aiEdits'] = [];
   for (const [index, style] of observers.entries()) {
     const rois = phantom.structures.flatMap((structure, roiIndex) => {
       const catalogue = findTg263Structure(structure.tg263Name);
@@ -590,12 +614,27 @@ export async function generateDemoCase(
           ? mask
           : applyObserverStyle(mask, category, style, caseSeed + 7919 * (index + 1) + roiIndex);
       if (!styled.data.some((v) => v !== 0)) return [];
-      if (style.code !== truthObserver && catalogue?.category !== 'external') {
-        // drawing time grows with the contour length drawn: 25 s a structure plus 0.3 s a mm, +-25 %
+      const aiAssisted =
+        plan.split === 'test' &&
+        site.aiFromMonth !== null &&
+        acquired.getTime() >= DEMO_START + site.aiFromMonth * 30 * 86_400_000 &&
+        (demoAi.structures as readonly string[]).includes(structure.tg263Name);
+      const began =
+        acquired.getTime() +
+        (index + 1) * 86_400_000 +
+        14 * 3_600_000 +
+        (sessions.length + aiEdits.length) * 1_200_000;
+      if (style.code !== truthObserver && aiAssisted) {
+        aiEdits.push({
+          observer: style.code,
+          tg263Name: structure.tg263Name,
+          startedAt: new Date(began).toISOString(),
+        });
+      } else if (style.code !== truthObserver && catalogue?.category !== 'external') {
+        // drawing time grows with the contour length: 20 s a structure plus 0.04 s a mm of boundary on
+        // every slice (physicians draw some slices and interpolate the rest), +-25 %
         const lengthMm = boundaryLengthMm(styled.data, grid.dims, grid.spacingMm);
-        const activeSeconds = Math.round((25 + 0.3 * lengthMm) * (0.75 + 0.5 * caseRandom()));
-        const began =
-          acquired.getTime() + (index + 1) * 86_400_000 + 14 * 3_600_000 + sessions.length * 1_200_000;
+        const activeSeconds = Math.round((20 + 0.04 * lengthMm) * (0.75 + 0.5 * caseRandom()));
         sessions.push({
           observer: style.code,
           tg263Name: structure.tg263Name,
@@ -672,6 +711,8 @@ export async function generateDemoCase(
     fovMm: site.fovMm,
     acquisitionDate: date,
     sessions,
+    aiEdits,
+    split: plan.split,
     scanner: `${profile.tags.manufacturer} ${profile.tags.model}`,
     convolutionKernel: profile.tags.convolutionKernel,
     observers: observers.map((o) => o.code),
@@ -682,7 +723,7 @@ export async function generateDemoCase(
 export async function readDemoManifest(outDir: string, options: DemoOptions): Promise<DemoManifest | null> {
   try {
     const manifest = JSON.parse(await readFile(path.join(outDir, 'manifest.json'), 'utf8')) as DemoManifest;
-    const same = manifest.version === 2 && JSON.stringify(manifest.options) === JSON.stringify(options);
+    const same = manifest.version === 3 && JSON.stringify(manifest.options) === JSON.stringify(options);
     return same ? manifest : null;
   } catch {
     return null;

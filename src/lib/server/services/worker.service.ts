@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ModelSessions } from '../inference/model-sessions';
+import { MetricPool } from './metric-pool';
 import type { BlobStore } from '../storage/blob-store';
 import os from 'node:os';
 import {
@@ -115,6 +116,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   });
 
   const sessions = new ModelSessions();
+  const metricPool = new MetricPool();
   const utils = await makeWorkerUtils({ pgPool: pool, logger: graphileLogger(log) });
   let runner: Runner;
   try {
@@ -126,10 +128,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       parsedCronItems: [],
       logger: graphileLogger(log),
       events,
-      taskList: createTaskList({ db, logger: log, blobs: options.blobs, sessions }, queue),
+      taskList: createTaskList({ db, logger: log, blobs: options.blobs, sessions, metricPool }, queue),
     });
   } catch (error) {
     await utils.release();
+    await metricPool.close();
     throw new AppError('WORKER_FAILED', `Could not start the job worker: ${errorMessage(error)}`, {
       cause: error,
     });
@@ -166,6 +169,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       );
       await utils.release();
       await sessions.close();
+      await metricPool.close();
       log.info({ poolId }, 'job worker stopped');
     })();
     return stopping;
