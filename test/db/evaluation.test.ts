@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,9 @@ import {
   cancelEvaluationRun,
   createEvaluationRun,
   getRunProgress,
+  retryFailedCases,
 } from '../../src/lib/server/services/evaluation-run.service';
+import { findCaseImage } from '../../src/lib/server/repositories/evaluation.repository';
 import { startWorker } from '../../src/lib/server/services/worker.service';
 import { createLogger } from '../../src/lib/server/logger';
 import { addCaseToCohort, ensureCohort } from '../../src/lib/server/repositories/cohort.repository';
@@ -276,5 +278,61 @@ describe('evaluation runs', () => {
     await expect(cancelEvaluationRun(database.db, run.runId)).rejects.toThrow(
       'has already ended (cancelled)',
     );
+  });
+
+  it('keeps the error of a case that failed every attempt, and retries it to success', async () => {
+    const image = (await findCaseImage(database.db, caseId))!;
+    const sha = image.volumeBlobSha256;
+    const stored = path.join(blobDir, sha.slice(0, 2), sha.slice(2, 4), `${sha}.gz`);
+    await rename(stored, `${stored}.away`);
+    const run = await createEvaluationRun(database.db, {
+      model: 'threshold@1',
+      cohort: 'eval-cohort',
+      maxAttempts: 1,
+    });
+    const worker = await startWorker({
+      db: database.db,
+      pool: database.pool,
+      logger: createLogger('silent'),
+      version: 'test',
+      queue: null,
+      concurrency: 1,
+      blobs,
+    });
+    const settle = async () => {
+      let progress = await getRunProgress(database.db, run.runId);
+      for (let i = 0; i < 300 && (progress.status === 'queued' || progress.status === 'running'); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        progress = await getRunProgress(database.db, run.runId);
+      }
+      return progress;
+    };
+    try {
+      const failed = await settle();
+      expect(failed).toMatchObject({ status: 'failed', total: 1, succeeded: 0, failed: 1 });
+      expect(failed.errors).toEqual([{ caseId, message: expect.stringContaining(sha.slice(0, 12)) }]);
+
+      await rename(`${stored}.away`, stored);
+      const retried = await retryFailedCases(database.db, run.runId);
+      expect(retried).toEqual({ runId: run.runId, cases: failed.errors });
+      expect((await getRunProgress(database.db, run.runId)).status).toBe('running');
+      expect(await settle()).toMatchObject({ status: 'succeeded', succeeded: 1, failed: 0, errors: [] });
+    } finally {
+      await worker.stop();
+    }
+    const rows = await database.db
+      .selectFrom('metric')
+      .select('id')
+      .where('evaluation_run_id', '=', run.runId)
+      .execute();
+    expect(rows).toHaveLength(2);
+    expect(await retryFailedCases(database.db, run.runId)).toEqual({ runId: run.runId, cases: [] });
+    await expect(retryFailedCases(database.db, 999_999)).rejects.toThrow('no evaluation run 999999');
+  });
+
+  it('does not retry a cancelled run', async () => {
+    const run = await createEvaluationRun(database.db, { model: 'threshold@1', cohort: 'eval-cohort' });
+    await cancelEvaluationRun(database.db, run.runId);
+    await expect(retryFailedCases(database.db, run.runId)).rejects.toThrow('was cancelled');
   });
 });

@@ -180,6 +180,14 @@ describe('JSON API: models and evaluation runs', () => {
       headers: auth,
     });
     expect(cancel.status).toBe(409);
+    const retry = await fetch(`${served.url}/api/evaluations/${runId}/retry`, {
+      method: 'POST',
+      headers: auth,
+    });
+    expect(await retry.json()).toEqual({ runId, retried: [] });
+    expect((await fetch(`${served.url}/api/evaluations/${runId}/retry`, { method: 'POST' })).status).toBe(
+      401,
+    );
     const missing = await fetch(`${served.url}/api/evaluations`, {
       method: 'POST',
       body: JSON.stringify({ model: 'threshold@api', cohort: 'nope' }),

@@ -1,11 +1,14 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { loadConfig } from '../../lib/server/config';
+import { createLogger } from '../../lib/server/logger';
 import { startRuntime } from '../../lib/server/runtime';
 import {
   cancelEvaluationRun,
   createEvaluationRun,
   getRunProgress,
+  retryFailedCases,
   type RunProgress,
 } from '../../lib/server/services/evaluation-run.service';
 import { parseOption, positiveInteger } from '../options';
@@ -22,7 +25,8 @@ function describe(progress: RunProgress): string {
 /**
  * `contourbench evaluate --model NAME@VERSION --cohort NAME`: creates an evaluation run (one job per case)
  * and follows it with a progress bar until it ends; `--in-process` also runs the jobs in this process,
- * otherwise any running `contourbench serve` or `contourbench worker` takes them.
+ * otherwise any running `contourbench serve` or `contourbench worker` takes them. `--retry RUN` queues a
+ * run's failed cases again and follows it the same way.
  */
 export function registerEvaluate(program: Command): void {
   program
@@ -35,6 +39,7 @@ export function registerEvaluate(program: Command): void {
     .option('--no-wait', 'create the run and return')
     .option('--status <run>', 'show the progress of a run')
     .option('--cancel <run>', 'cancel a run (pending jobs are removed)')
+    .option('--retry <run>', 'queue the failed cases of a run again and follow it')
     .option('--json', 'print the final progress as JSON')
     .action(
       async (options: {
@@ -45,10 +50,15 @@ export function registerEvaluate(program: Command): void {
         wait: boolean;
         status?: string;
         cancel?: string;
+        retry?: string;
         json?: boolean;
       }) => {
         const concurrency = parseOption(positiveInteger(16), '--concurrency', options.concurrency);
+        const config = loadConfig();
         const runtime = await startRuntime({
+          config,
+          // job logs would tear the progress bar: warnings and errors only, unless asked for more
+          logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
           worker: options.inProcess === true,
           concurrency,
           applicationName: 'contourbench-evaluate',
@@ -76,25 +86,48 @@ export function registerEvaluate(program: Command): void {
             );
             return;
           }
-          const model = parseOption(z.string().min(3), '--model', options.model);
-          const cohort = parseOption(z.string().min(1), '--cohort', options.cohort);
-          const run = await createEvaluationRun(db, { model, cohort });
-          process.stdout.write(
-            `Run ${run.runId}: ${model} over cohort ${cohort}, ${run.cases} case(s) queued.\n`,
-          );
+          let runId: number;
+          let cases: number;
+          let label: string;
+          if (options.retry !== undefined) {
+            runId = parseOption(z.coerce.number().int().positive(), '--retry', options.retry);
+            const retried = await retryFailedCases(db, runId);
+            if (retried.cases.length === 0) {
+              process.stdout.write(`Run ${runId} has no failed cases to retry.\n`);
+              print(await getRunProgress(db, runId));
+              return;
+            }
+            process.stdout.write(
+              `Run ${runId}: ${retried.cases.length} failed case(s) queued again:\n` +
+                retried.cases.map((c) => `  case ${c.caseId} (was: ${c.message})\n`).join(''),
+            );
+            cases = (await getRunProgress(db, runId)).total;
+            label = `run ${runId}`;
+          } else {
+            const model = parseOption(z.string().min(3), '--model', options.model);
+            const cohort = parseOption(z.string().min(1), '--cohort', options.cohort);
+            const run = await createEvaluationRun(db, { model, cohort });
+            process.stdout.write(
+              `Run ${run.runId}: ${model} over cohort ${cohort}, ${run.cases} case(s) queued.\n`,
+            );
+            runId = run.runId;
+            cases = run.cases;
+            label = model;
+          }
           if (!options.wait) return;
           const bar = new SingleBar({
-            format: `Evaluating ${model.padEnd(20)} [{bar}] {value}/{total} {description}`,
+            format: `Evaluating ${label.padEnd(20)} [{bar}] {value}/{total} {description}`,
             barsize: 24,
             hideCursor: true,
             clearOnComplete: false,
           });
           const tty = process.stdout.isTTY === true && !options.json;
-          if (tty) bar.start(run.cases, 0, { description: 'queued' });
-          let progress = await getRunProgress(db, run.runId);
+          let progress = await getRunProgress(db, runId);
+          if (tty)
+            bar.start(cases, progress.succeeded + progress.failed, { description: describe(progress) });
           while (progress.status === 'queued' || progress.status === 'running') {
             await new Promise((resolve) => setTimeout(resolve, 500));
-            progress = await getRunProgress(db, run.runId);
+            progress = await getRunProgress(db, runId);
             if (tty) bar.update(progress.succeeded + progress.failed, { description: describe(progress) });
           }
           if (tty) bar.stop();

@@ -11,40 +11,57 @@ const port = (name: string) =>
     .min(1, `${name} must be between 1 and 65535`)
     .max(65535, `${name} must be between 1 and 65535`);
 
-const envSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .trim()
-    .min(1)
-    .refine((value) => /^postgres(ql)?:\/\//.test(value), {
-      message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
-    })
-    .optional(),
-  CONTOURBENCH_DATA_DIR: z.string().trim().min(1).default('.contourbench'),
-  CONTOURBENCH_PG_PORT: port('CONTOURBENCH_PG_PORT').default(54329),
-  HOST: z.string().trim().min(1).default('127.0.0.1'),
-  PORT: port('PORT').default(3000),
-  LOG_LEVEL: z.enum(logLevels, { error: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }).default('info'),
-  CONTOURBENCH_IN_PROCESS_WORKER: z
-    .stringbool({ error: 'CONTOURBENCH_IN_PROCESS_WORKER must be true or false' })
-    .default(true),
-  CONTOURBENCH_API_TOKEN: z
-    .string()
-    .trim()
-    .min(32, 'CONTOURBENCH_API_TOKEN must be at least 32 characters')
-    .optional(),
-  CONTOURBENCH_MAX_UPLOAD_MB: z.coerce
-    .number({ error: 'CONTOURBENCH_MAX_UPLOAD_MB must be a number' })
-    .int('CONTOURBENCH_MAX_UPLOAD_MB must be an integer')
-    .min(1, 'CONTOURBENCH_MAX_UPLOAD_MB must be at least 1')
-    .default(2048),
-  CONTOURBENCH_WORKER_CONCURRENCY: z.coerce
-    .number({ error: 'CONTOURBENCH_WORKER_CONCURRENCY must be a number' })
-    .int('CONTOURBENCH_WORKER_CONCURRENCY must be an integer')
-    .min(1, 'CONTOURBENCH_WORKER_CONCURRENCY must be at least 1')
-    .max(64, 'CONTOURBENCH_WORKER_CONCURRENCY must be at most 64')
-    .default(1),
-});
+const envSchema = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .min(1)
+      .refine((value) => /^postgres(ql)?:\/\//.test(value), {
+        message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+      })
+      .optional(),
+    CONTOURBENCH_DATA_DIR: z.string().trim().min(1).default('.contourbench'),
+    CONTOURBENCH_PG_PORT: port('CONTOURBENCH_PG_PORT').default(54329),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    PORT: port('PORT').default(3000),
+    LOG_LEVEL: z
+      .enum(logLevels, { error: `LOG_LEVEL must be one of ${logLevels.join(', ')}` })
+      .default('info'),
+    CONTOURBENCH_IN_PROCESS_WORKER: z
+      .stringbool({ error: 'CONTOURBENCH_IN_PROCESS_WORKER must be true or false' })
+      .default(true),
+    CONTOURBENCH_API_TOKEN: z
+      .string()
+      .trim()
+      .min(32, 'CONTOURBENCH_API_TOKEN must be at least 32 characters')
+      .optional(),
+    CONTOURBENCH_MAX_UPLOAD_MB: z.coerce
+      .number({ error: 'CONTOURBENCH_MAX_UPLOAD_MB must be a number' })
+      .int('CONTOURBENCH_MAX_UPLOAD_MB must be an integer')
+      .min(1, 'CONTOURBENCH_MAX_UPLOAD_MB must be at least 1')
+      .default(2048),
+    CONTOURBENCH_WORKER_CONCURRENCY: z.coerce
+      .number({ error: 'CONTOURBENCH_WORKER_CONCURRENCY must be a number' })
+      .int('CONTOURBENCH_WORKER_CONCURRENCY must be an integer')
+      .min(1, 'CONTOURBENCH_WORKER_CONCURRENCY must be at least 1')
+      .max(64, 'CONTOURBENCH_WORKER_CONCURRENCY must be at most 64')
+      .default(1),
+    CONTOURBENCH_WORKER_HEARTBEAT_SECONDS: z.coerce
+      .number({ error: 'CONTOURBENCH_WORKER_HEARTBEAT_SECONDS must be a number' })
+      .min(0.2, 'CONTOURBENCH_WORKER_HEARTBEAT_SECONDS must be at least 0.2')
+      .max(3600, 'CONTOURBENCH_WORKER_HEARTBEAT_SECONDS must be at most 3600')
+      .default(10),
+    CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS: z.coerce
+      .number({ error: 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be a number' })
+      .min(1, 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be at least 1')
+      .max(86_400, 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be at most 86400')
+      .default(90),
+  })
+  .refine((v) => v.CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS >= 2 * v.CONTOURBENCH_WORKER_HEARTBEAT_SECONDS, {
+    path: ['CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS'],
+    message: 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be at least twice the heartbeat interval',
+  });
 
 export interface Config {
   /** Connection URL of an external Postgres; when absent an embedded Postgres is started. */
@@ -57,6 +74,10 @@ export interface Config {
   logLevel: (typeof logLevels)[number];
   inProcessWorker: boolean;
   workerConcurrency: number;
+  /** How often each worker pool records that it is alive (s). */
+  workerHeartbeatSeconds: number;
+  /** A pool silent this long is taken as dead and its jobs are released for other workers (s). */
+  workerDeadAfterSeconds: number;
   /** Bearer token the JSON API accepts until per-user tokens exist; the API refuses every call without one. */
   apiToken: string | undefined;
   maxUploadBytes: number;
@@ -85,6 +106,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: value.LOG_LEVEL,
     inProcessWorker: value.CONTOURBENCH_IN_PROCESS_WORKER,
     workerConcurrency: value.CONTOURBENCH_WORKER_CONCURRENCY,
+    workerHeartbeatSeconds: value.CONTOURBENCH_WORKER_HEARTBEAT_SECONDS,
+    workerDeadAfterSeconds: value.CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS,
     apiToken: value.CONTOURBENCH_API_TOKEN,
     maxUploadBytes: value.CONTOURBENCH_MAX_UPLOAD_MB * 1024 * 1024,
   };
@@ -115,5 +138,15 @@ export const configVariables: ReadonlyArray<{ name: string; meaning: string; fal
     name: 'CONTOURBENCH_WORKER_CONCURRENCY',
     meaning: 'jobs each worker process runs at once',
     fallback: '1',
+  },
+  {
+    name: 'CONTOURBENCH_WORKER_HEARTBEAT_SECONDS',
+    meaning: 'how often a worker records that it is alive',
+    fallback: '10',
+  },
+  {
+    name: 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS',
+    meaning: 'a worker silent this long is dead; its jobs go to other workers',
+    fallback: '90',
   },
 ];

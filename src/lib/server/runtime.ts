@@ -60,6 +60,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         version,
         queue: options.queue ?? null,
         concurrency: options.concurrency ?? config.workerConcurrency,
+        heartbeatSeconds: config.workerHeartbeatSeconds,
+        deadAfterSeconds: config.workerDeadAfterSeconds,
         blobs,
       });
     }

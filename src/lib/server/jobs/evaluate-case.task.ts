@@ -9,8 +9,9 @@ const payloadSchema = z.object({ runId: z.number().int().positive(), caseId: z.n
 
 /**
  * One case of an evaluation run: infer, store the model contour set and the metric rows (one
- * transaction inside evaluateCase), then record the outcome. A failure is recorded with its message on
- * every attempt and rethrown, so graphile-worker retries it; the last attempt's message stays.
+ * transaction inside evaluateCase), then record the outcome. A failure is rethrown so graphile-worker
+ * retries it (with exponential back-off); the last attempt's failure is recorded with its message, and
+ * `retryFailedCases` can queue it again.
  */
 export function evaluateCaseTask(context: JobContext): Task {
   return async (payload, helpers) => {
@@ -46,12 +47,14 @@ export function evaluateCaseTask(context: JobContext): Task {
       );
       await recordCaseOutcome(context.db, { ...base, status: 'succeeded' });
     } catch (error) {
-      await recordCaseOutcome(context.db, {
-        ...base,
-        status: 'failed',
-        errorCode: isAppError(error) ? error.code : 'INTERNAL',
-        errorMessage: errorMessage(error),
-      });
+      // only the last attempt counts as the case's failure; graphile-worker retries the others
+      if (helpers.job.attempts >= helpers.job.max_attempts)
+        await recordCaseOutcome(context.db, {
+          ...base,
+          status: 'failed',
+          errorCode: isAppError(error) ? error.code : 'INTERNAL',
+          errorMessage: errorMessage(error),
+        });
       throw error;
     }
   };

@@ -112,6 +112,7 @@ export async function refreshRunCounters(db: Db, runId: number): Promise<void> {
 
 export interface RunRow {
   status: RunStatus;
+  cohortId: number;
   modelVersionId: number;
   jobsTotal: number;
   jobsSucceeded: number;
@@ -125,6 +126,7 @@ export async function findRun(db: Db, runId: number): Promise<RunRow | undefined
     .selectFrom('evaluation_run')
     .select([
       'status',
+      'cohort_id as cohortId',
       'model_version_id as modelVersionId',
       'jobs_total as jobsTotal',
       'jobs_succeeded as jobsSucceeded',
@@ -208,4 +210,24 @@ export async function findLatestRun(
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
+}
+
+/** Deletes the failed case outcomes of a run (before they are retried); returns their cases. */
+export async function deleteFailedOutcomes(db: Db, runId: number): Promise<number[]> {
+  const rows = await db
+    .deleteFrom('job_outcome')
+    .where('evaluation_run_id', '=', runId)
+    .where('status', '=', 'failed')
+    .returning('case_id')
+    .execute();
+  return rows.map((r) => r.case_id);
+}
+
+/** Sets an ended run running again (its failed cases were re-queued). */
+export async function reopenRun(db: Db, runId: number): Promise<void> {
+  await db
+    .updateTable('evaluation_run')
+    .set({ status: 'running', finished_at: null })
+    .where('id', '=', runId)
+    .execute();
 }

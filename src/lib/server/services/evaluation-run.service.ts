@@ -4,6 +4,7 @@ import type { Db } from '../db/connection';
 import type { RunStatus } from '../db/schema';
 import { taskIdentifier } from '../jobs/queues';
 import {
+  deleteFailedOutcomes,
   deleteUnlockedRunJobs,
   findCohortCasesWithQueue,
   findCohortId,
@@ -13,6 +14,7 @@ import {
   markRunCancelled,
   markRunRunning,
   refreshRunCounters,
+  reopenRun,
   upsertJobOutcome,
   type RunRow,
 } from '../repositories/evaluation-run.repository';
@@ -37,7 +39,13 @@ export interface CreatedRun {
  */
 export async function createEvaluationRun(
   db: Db,
-  options: { model: string; cohort: string; createdBy?: number | null },
+  options: {
+    model: string;
+    cohort: string;
+    createdBy?: number | null;
+    /** attempts per case job (default EVALUATE_CASE_MAX_ATTEMPTS) */
+    maxAttempts?: number;
+  },
 ): Promise<CreatedRun> {
   const { name, version } = parseModelReference(options.model);
   const modelVersion = await getModelVersion(db, name, version);
@@ -58,7 +66,10 @@ export async function createEvaluationRun(
         trx,
         taskIdentifier(EVALUATE_CASE_TASK, c.queue),
         { runId, caseId: c.caseId },
-        { jobKey: `evaluate:${runId}:${c.caseId}`, maxAttempts: EVALUATE_CASE_MAX_ATTEMPTS },
+        {
+          jobKey: `evaluate:${runId}:${c.caseId}`,
+          maxAttempts: options.maxAttempts ?? EVALUATE_CASE_MAX_ATTEMPTS,
+        },
       );
     return { runId, modelVersionId: modelVersion.id, cohortId, cases: cases.length };
   });
@@ -109,6 +120,50 @@ export async function recordCaseOutcome(
 export async function markRunStarted(db: Db, runId: number): Promise<RunRow | undefined> {
   await markRunRunning(db, runId);
   return findRun(db, runId);
+}
+
+export interface RetriedRun {
+  runId: number;
+  /** the cases queued again, with the error each had failed with */
+  cases: Array<{ caseId: number; message: string }>;
+}
+
+/**
+ * Queues the failed cases of a run again (each job gets a fresh set of attempts) and sets the run
+ * running, in one transaction. Their failure records are replaced by the new outcomes; the errors are
+ * returned so the caller can show what is being retried. A run without failures is left as it is; a
+ * cancelled run cannot be retried (CONFLICT).
+ */
+export async function retryFailedCases(
+  db: Db,
+  runId: number,
+  options: { maxAttempts?: number } = {},
+): Promise<RetriedRun> {
+  return db.transaction().execute(async (trx) => {
+    const run = await findRun(trx, runId);
+    if (run === undefined) throw new AppError('NOT_FOUND', `no evaluation run ${runId}`);
+    if (run.status === 'cancelled')
+      throw new AppError('CONFLICT', `evaluation run ${runId} was cancelled; start a new run instead`);
+    const failures = await findRunFailures(trx, runId);
+    if (failures.length === 0) return { runId, cases: [] };
+    await deleteFailedOutcomes(trx, runId);
+    const queues = new Map(
+      (await findCohortCasesWithQueue(trx, run.cohortId)).map((c) => [c.caseId, c.queue]),
+    );
+    for (const failure of failures)
+      await enqueueJob(
+        trx,
+        taskIdentifier(EVALUATE_CASE_TASK, queues.get(failure.caseId) ?? null),
+        { runId, caseId: failure.caseId },
+        {
+          jobKey: `evaluate:${runId}:${failure.caseId}`,
+          maxAttempts: options.maxAttempts ?? EVALUATE_CASE_MAX_ATTEMPTS,
+        },
+      );
+    await reopenRun(trx, runId);
+    await refreshRunCounters(trx, runId);
+    return { runId, cases: failures };
+  });
 }
 
 /** Cancels a run: its pending jobs are removed; jobs already running finish and are recorded. */
