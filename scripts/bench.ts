@@ -4,14 +4,23 @@
  * maximum of 7 runs after 2 warm-up runs, single thread, file reading timed separately.
  * `npm run bench -- inference` runs every model family through the pipeline on a body-sized synthetic CT:
  * a bare session.run on one patch against the pipeline's time per window (run plus window preparation and
- * accumulation), the overhead share, and the whole volume.
+ * accumulation), the overhead share, and the whole volume; then the demo models on a held-out demo case
+ * of each site. `npm run bench -- evaluation` measures cases per minute of an evaluation run with 1 and 2
+ * worker processes.
  */
 import { FAMILY_BUILDERS, thresholdModel } from './onnx/family-models';
-import { segmentVolume } from '../src/lib/core/inference/pipeline';
-import { parseModelCard } from '../src/lib/core/models/model-card';
+import {
+  fillWindowInput,
+  prepareModelImage,
+  segmentVolume,
+  windowInputDims,
+} from '../src/lib/core/inference/pipeline';
+import { parseModelCard, parseModelCardJson } from '../src/lib/core/models/model-card';
 import { checkGraphAgainstCard } from '../src/lib/core/models/model-io';
 import { OnnxSession } from '../src/lib/server/inference/onnx';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +33,21 @@ import { readMaskPair } from '../src/lib/server/io/nifti-file';
 import { readStructureSet } from '../src/lib/server/io/rtstruct';
 import { writeRtStruct } from '../src/lib/server/io/rtstruct-writer';
 import { MetricPool } from '../src/lib/server/services/metric-pool';
+import { loadConfig } from '../src/lib/server/config';
+import { openDatabase } from '../src/lib/server/db/database';
+import { createLogger } from '../src/lib/server/logger';
+import { findRun } from '../src/lib/server/repositories/evaluation-run.repository';
+import {
+  defaultDemoOptions,
+  generateDemoCohort,
+  planDemoCohort,
+  renderDemoCase,
+} from '../src/lib/server/services/demo.service';
+import { registerModelsInFolder } from '../src/lib/server/services/demo-evaluation.service';
+import { createEvaluationRun, getRunProgress } from '../src/lib/server/services/evaluation-run.service';
+import { importDicom } from '../src/lib/server/services/import.service';
+import { prepareJobQueue } from '../src/lib/server/services/worker.service';
+import { FileBlobStore } from '../src/lib/server/storage/blob-store';
 
 interface BenchRow {
   case: string;
@@ -351,19 +375,161 @@ async function benchInference(json: boolean): Promise<void> {
       volume_ms: Math.round(median(totals)),
     });
   }
+  rows.push(...(await benchDemoModels()));
   if (json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return;
   }
   process.stdout.write(
-    `Inference, one intra-op thread, CT ${dims.join('x')} at ${spacingMm.join(' x ')} mm; medians; Node ${process.version}\n\n`,
+    `Inference, one intra-op thread; family test models on a CT ${dims.join('x')} at ${spacingMm.join(' x ')} mm, ` +
+      `demo models on a held-out demo case of each site; medians; Node ${process.version}\n\n`,
   );
   process.stdout.write(
-    `${'model'.padEnd(34)} ${'patch'.padEnd(16)} ${'run ms'.padStart(8)} ${'window ms'.padStart(10)} ${'overhead'.padStart(9)} ${'windows'.padStart(8)} ${'volume ms'.padStart(10)}\n`,
+    `${'model'.padEnd(44)} ${'patch'.padEnd(16)} ${'run ms'.padStart(8)} ${'window ms'.padStart(10)} ${'overhead'.padStart(9)} ${'windows'.padStart(8)} ${'volume ms'.padStart(10)}\n`,
   );
   for (const r of rows)
     process.stdout.write(
-      `${r.model.padEnd(34)} ${r.patch.padEnd(16)} ${String(r.bare_run_ms).padStart(8)} ${String(r.pipeline_window_ms).padStart(10)} ${`${r.overhead_pct}%`.padStart(9)} ${String(r.windows).padStart(8)} ${String(r.volume_ms).padStart(10)}\n`,
+      `${r.model.padEnd(44)} ${r.patch.padEnd(16)} ${String(r.bare_run_ms).padStart(8)} ${String(r.pipeline_window_ms).padStart(10)} ${`${r.overhead_pct}%`.padStart(9)} ${String(r.windows).padStart(8)} ${String(r.volume_ms).padStart(10)}\n`,
+    );
+}
+
+/**
+ * The demo models in models/ on one held-out demo case of each site (rendered in memory): a bare
+ * session.run on that case's first window against the pipeline's time per window, and the whole case
+ * (resampling, inference, labels back on the CT grid, post-processing).
+ */
+async function benchDemoModels() {
+  const cases = planDemoCohort(defaultDemoOptions).filter((p) => p.split === 'test' && p.index === 1);
+  const rendered = cases.map((plan) => {
+    const { hu } = renderDemoCase(plan);
+    return {
+      name: `${plan.patientId} ${plan.grid.dims.join('x')}`,
+      ct: {
+        data: hu,
+        dims: plan.grid.dims,
+        spacingMm: plan.grid.spacingMm,
+        affineIjkToLps: axisAlignedAffine(plan.grid.spacingMm),
+      },
+    };
+  });
+  const rows = [];
+  for (const file of ['thorax-context-net-2.0', 'thorax-threshold-1.0']) {
+    const card = parseModelCardJson(await readFile(path.join(root, 'models', `${file}.json`), 'utf8'), file);
+    const bytes = new Uint8Array(await readFile(path.join(root, 'models', `${file}.onnx`)));
+    const session = await OnnxSession.load(bytes, file, { intraOpThreads: 1 });
+    const { io } = checkGraphAgainstCard(session.signature(), card);
+    const run = (x: Float32Array, d: readonly number[]) =>
+      session.run(io!.input.name, { data: x, dims: d }, io!.output.name);
+    for (const c of rendered) {
+      const input = fillWindowInput(prepareModelImage(c.ct, card), card, [0, 0, 0]);
+      const dims = windowInputDims(card);
+      const bare: number[] = [];
+      for (let r = 0; r < 7; r++) {
+        const started = performance.now();
+        await run(input, dims);
+        if (r >= 2) bare.push(performance.now() - started);
+      }
+      const totals: number[] = [];
+      const perWindow: number[] = [];
+      const overheads: number[] = [];
+      let windows = 0;
+      for (let r = 0; r < 4; r++) {
+        const result = await segmentVolume(c.ct, card, run);
+        if (r === 0) continue;
+        windows = result.windows;
+        totals.push(result.timings.totalMs);
+        perWindow.push((result.timings.inferenceMs + result.timings.windowOverheadMs) / result.windows);
+        overheads.push(result.timings.windowOverheadMs / result.timings.inferenceMs);
+      }
+      rows.push({
+        model: `${card.name}@${card.version} ${c.name}`,
+        patch: dims.join('x'),
+        bare_run_ms: Math.round(median(bare) * 100) / 100,
+        pipeline_window_ms: Math.round(median(perWindow) * 100) / 100,
+        overhead_pct: Math.round(median(overheads) * 1000) / 10,
+        windows,
+        volume_ms: Math.round(median(totals)),
+      });
+    }
+    await session.release();
+  }
+  return rows;
+}
+
+/**
+ * Evaluation throughput with real worker processes: a demo cohort of `--cases` held-out and training
+ * cases (default 6: 3 sites x 2) in a fresh embedded Postgres, thorax-context-net@2.0 evaluated by 1 and
+ * then 2 `contourbench worker` processes (concurrency 1 each); cases per minute from the first job taken
+ * to the last case stored.
+ */
+async function benchEvaluation(json: boolean): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-bench-'));
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    CONTOURBENCH_DATA_DIR: dir,
+    CONTOURBENCH_PG_PORT: '54391',
+    LOG_LEVEL: 'warn',
+  };
+  delete env.DATABASE_URL;
+  const config = loadConfig(env);
+  const logger = createLogger('warn');
+  const opened = await openDatabase(config, logger, { migrate: true, applicationName: 'contourbench-bench' });
+  const db = opened.connection.db;
+  const blobs = new FileBlobStore(path.join(dir, 'blobs'));
+  const rows: Array<{ workers: number; cases: number; seconds: number; cases_per_min: number }> = [];
+  try {
+    const options = { sites: 3, casesPerSite: 2, seed: 2026 };
+    const manifest = await generateDemoCohort(path.join(dir, 'cohort'), options);
+    for (const c of manifest.cases)
+      await importDicom(db, blobs, path.join(dir, 'cohort', c.folder), {
+        siteCode: c.site,
+        cohortName: 'bench',
+      });
+    await registerModelsInFolder(db, blobs, path.join(root, 'models'));
+    await prepareJobQueue(opened.connection.pool, logger);
+    for (const workers of [1, 2]) {
+      const run = await createEvaluationRun(db, { model: 'thorax-context-net@2.0', cohort: 'bench' });
+      const children = Array.from({ length: workers }, () =>
+        spawn(process.execPath, [path.join(root, 'bin', 'contourbench.js'), 'worker'], {
+          env,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        }),
+      );
+      let progress = await getRunProgress(db, run.runId);
+      while (progress.status === 'queued' || progress.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        progress = await getRunProgress(db, run.runId);
+      }
+      await Promise.all(
+        children.map(
+          (child) => new Promise((resolve) => child.once('exit', resolve) && child.kill('SIGTERM')),
+        ),
+      );
+      if (progress.status !== 'succeeded') throw new Error(`bench run ${run.runId} ended ${progress.status}`);
+      const { startedAt, finishedAt } = (await findRun(db, run.runId))!;
+      const seconds = (new Date(finishedAt!).getTime() - new Date(startedAt!).getTime()) / 1000;
+      rows.push({
+        workers,
+        cases: progress.total,
+        seconds: Math.round(seconds * 10) / 10,
+        cases_per_min: Math.round((progress.total / seconds) * 600) / 10,
+      });
+    }
+  } finally {
+    await opened.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `Evaluation of thorax-context-net@2.0 over 6 demo cases (3 sites), worker processes of concurrency 1, ` +
+      `${os.availableParallelism()} cores; Node ${process.version}\n\n`,
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `${r.workers} worker process(es): ${r.cases} cases in ${r.seconds} s, ${r.cases_per_min} cases/min\n`,
     );
 }
 
@@ -372,6 +538,7 @@ const suites: Record<string, (json: boolean) => Promise<void>> = {
   metrics: benchMetrics,
   dicom: benchDicom,
   inference: benchInference,
+  evaluation: benchEvaluation,
 };
 if (!suites[suite]) {
   process.stderr.write(`bench: unknown suite "${suite}"; available: ${Object.keys(suites).join(', ')}\n`);

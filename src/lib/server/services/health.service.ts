@@ -11,7 +11,7 @@ import {
 } from '../repositories/health.repository';
 import { countJobs, enqueueJob, type QueueCounts } from '../repositories/job.repository';
 import { listLiveWorkerPools } from '../repositories/worker-pool.repository';
-import { defaultHeartbeatSeconds } from './worker.service';
+import { defaultHeartbeatSeconds } from '../jobs/heartbeat';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ModelSessions } from '../inference/model-sessions';
 import { MetricPool } from './metric-pool';
+import { defaultDeadAfterSeconds, defaultHeartbeatSeconds } from '../jobs/heartbeat';
 import type { BlobStore } from '../storage/blob-store';
 import os from 'node:os';
 import {
@@ -49,9 +50,6 @@ export interface WorkerHandle {
   /** Settles when the pool stops by itself (a fatal error) or after stop(). */
   done: Promise<void>;
 }
-
-export const defaultHeartbeatSeconds = 10;
-export const defaultDeadAfterSeconds = 90;
 
 /** graphile-worker's log lines, through pino. */
 function graphileLogger(logger: Logger): GraphileLogger {
