@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       CONTOURBENCH_IN_PROCESS_WORKER: 'false',
       CONTOURBENCH_WORKER_CONCURRENCY: '4',
+      CONTOURBENCH_WORKER_HEARTBEAT_SECONDS: '2',
+      CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS: '30',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://root@127.0.0.1:5432/test',
@@ -35,6 +37,8 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       inProcessWorker: false,
       workerConcurrency: 4,
+      workerHeartbeatSeconds: 2,
+      workerDeadAfterSeconds: 30,
       apiToken: undefined,
       maxUploadBytes: 2048 * 1024 * 1024,
     });
@@ -50,6 +54,16 @@ describe('loadConfig', () => {
     ).toThrowError(
       /DATABASE_URL="mysql:\/\/x": DATABASE_URL must be a postgres[\s\S]*PORT="70000": PORT must be between 1 and 65535[\s\S]*CONTOURBENCH_IN_PROCESS_WORKER="maybe"/,
     );
+  });
+
+  it('wants a dead-after time of at least two heartbeats', () => {
+    expect(loadConfig({}).workerDeadAfterSeconds).toBe(90);
+    expect(() =>
+      loadConfig({
+        CONTOURBENCH_WORKER_HEARTBEAT_SECONDS: '10',
+        CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS: '15',
+      }),
+    ).toThrowError(/CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS="15": .* at least twice the heartbeat interval/);
   });
 
   it('rejects a fractional concurrency', () => {
