@@ -3,7 +3,7 @@ import { segmentVolume, type SegmentationTimings } from '../../core/inference/pi
 import { modelReference, parseModelCard } from '../../core/models/model-card';
 import { computeMetrics, type MetricResult } from '../../core/metrics/metric-set';
 import { findTg263Structure } from '../../core/structures/tg263';
-import { boxToIjk, foregroundBox } from '../../core/volume/crop';
+import { binaryMaskSummary, boxToIjk } from '../../core/volume/crop';
 import { gridAffine, type Mask, type Vec3, type Volume } from '../../core/volume/volume';
 import type { Db } from '../db/connection';
 import type { ModelSessions } from '../inference/model-sessions';
@@ -120,9 +120,8 @@ export async function evaluateCase(
   for (const structure of produced) {
     const mask = segmentation.masks.get(structure)!;
     const blob = await blobs.put(mask);
-    let voxels = 0;
-    for (let v = 0; v < mask.length; v += 1) voxels += mask[v]!;
-    stored.push({ structure, blob, voxels, bbox: boxToIjk(foregroundBox(mask, ct.dims)) });
+    const { voxels, box } = binaryMaskSummary(mask, ct.dims);
+    stored.push({ structure, blob, voxels, bbox: boxToIjk(box) });
   }
   const result = await db.transaction().execute(async (trx) => {
     const structureIds = await ensureStructures(

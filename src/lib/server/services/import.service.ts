@@ -1,5 +1,5 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { boxToIjk, foregroundBox } from '../../core/volume/crop';
+import { binaryMaskSummary, boxToIjk } from '../../core/volume/crop';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, errorMessage } from '../../core/errors';
@@ -261,8 +261,7 @@ async function importDicomFolder(
             openOrPoint: rasterised.skippedType,
           });
         }
-        let voxels = 0;
-        for (let n = 0; n < mask.data.length; n++) voxels += mask.data[n];
+        const { voxels, box } = binaryMaskSummary(mask.data, series.grid.dims);
         if (mapped.tg263Name === 'External' && bodyMask === null) bodyMask = mask.data;
         const stored = await blobs.put(mask.data);
         const [sx, sy, sz] = series.grid.spacingMm;
@@ -277,7 +276,7 @@ async function importDicomFolder(
           maskSha256: stored.sha256,
           storedSizeBytes: stored.storedSizeBytes,
           sizeBytes: stored.sizeBytes,
-          bboxIjk: boxToIjk(foregroundBox(mask.data, series.grid.dims)),
+          bboxIjk: boxToIjk(box),
         });
       }
       result.rois = rois.map(({ roi, tg263Name, rule, voxels, volumeCc }) => ({
