@@ -76,6 +76,28 @@ describe('sliding windows', () => {
     expect(windowStarts(41, 16, 0.5)).toEqual([0, 6, 13, 19, 25]);
     expect(windowStarts(100, 32, 0)).toEqual([0, 23, 45, 68]);
     expect(windowGrid([1, 20, 20], [1, 16, 16], 0.5)).toHaveLength(4);
+    // overlapping neighbours need weighting; windows that share no voxel are alone
+    expect(windowGrid([1, 20, 20], [1, 16, 16], 0.5).map((w) => w.alone)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(windowGrid([3, 16, 40], [1, 16, 16], 0.5).every((w) => !w.alone)).toBe(true);
+    expect(windowGrid([3, 16, 16], [1, 16, 16], 0.5)).toEqual([
+      { start: [0, 0, 0], alone: true },
+      { start: [1, 0, 0], alone: true },
+      { start: [2, 0, 0], alone: true },
+    ]);
+    expect(windowGrid([56, 208, 208], [56, 208, 208], 0.5)).toEqual([{ start: [0, 0, 0], alone: true }]);
+    expect(windowGrid([1, 32, 48], [1, 16, 16], 0).map((w) => w.alone)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('weights the patch centre most, every voxel above 0', () => {

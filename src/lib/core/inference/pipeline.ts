@@ -176,9 +176,9 @@ export async function segmentVolume(
   const activation = card.output.activation;
 
   for (let w = 0; w < windows.length; w += 1) {
-    const [d0, h0, w0] = windows[w]!;
+    const [d0, h0, w0] = windows[w]!.start;
     let tw = performance.now();
-    fillWindowInput(prepared, card, windows[w]!, input);
+    fillWindowInput(prepared, card, windows[w]!.start, input);
     timings.windowOverheadMs += performance.now() - tw;
     const ti = performance.now();
     const output = await run(input, inputDims);
@@ -213,23 +213,31 @@ export async function segmentVolume(
     }
     const data = output.data;
     // Raw outputs are averaged with the Gaussian weights and the activation applied once at the end,
-    // as nnU-Net and MONAI's sliding-window inference do. The outputs used are summed on the way: a
-    // non-finite sum means a NaN or infinity somewhere, which is then looked for and reported.
+    // as nnU-Net and MONAI's sliding-window inference do. A window no other window overlaps needs no
+    // weighting (its weights cancel): its rows are copied with weight 1. The outputs used are summed on
+    // the way: a non-finite sum means a NaN or infinity somewhere, which is then looked for and reported.
     let total = 0;
+    const alone = windows[w]!.alone;
     const width = Math.min(patch[2], nx - w0);
     for (let d = 0; d < patch[0] && d0 + d < nz; d += 1) {
       for (let h = 0; h < patch[1] && h0 + h < ny; h += 1) {
         const p = (d * patch[1] + h) * patch[2];
         const base = nx * (h0 + h + ny * (d0 + d)) + w0;
-        for (let x = 0; x < width; x += 1) weightSum[base + x] = weightSum[base + x]! + importance[p + x]!;
+        if (alone) weightSum.fill(1, base, base + width);
+        else
+          for (let x = 0; x < width; x += 1) weightSum[base + x] = weightSum[base + x]! + importance[p + x]!;
         for (let c = 0; c < k; c += 1) {
           const target = c * voxels + base;
           if (last) {
             for (let x = 0; x < width; x += 1) {
               const v = data[(p + x) * k + c]!;
               total += v;
-              accumulated[target + x] = accumulated[target + x]! + v * importance[p + x]!;
+              accumulated[target + x] = alone ? v : accumulated[target + x]! + v * importance[p + x]!;
             }
+          } else if (alone) {
+            const source = c * patchVoxels + p;
+            accumulated.set(data.subarray(source, source + width), target);
+            for (let x = 0; x < width; x += 1) total += data[source + x]!;
           } else {
             const source = c * patchVoxels + p;
             for (let x = 0; x < width; x += 1) {

@@ -11,16 +11,43 @@ export function windowStarts(size: number, patch: number, overlap: number): numb
   return Array.from({ length: steps }, (_, i) => Math.round((i * span) / (steps - 1)));
 }
 
-/** Every window's start [d, h, w] over a padded volume of size [D, H, W] with patch [pd, ph, pw]. */
+/** A window's start [d, h, w] and whether any other window of the grid shares a voxel with it. */
+export interface GridWindow {
+  start: [number, number, number];
+  /** no other window overlaps this one: its outputs need no weighting */
+  alone: boolean;
+}
+
+/**
+ * Every window's start [d, h, w] over a padded volume of size [D, H, W] with patch [pd, ph, pw], in
+ * d, h, w order. Windows on a grid overlap only their neighbours along an axis, so a window is alone when
+ * the starts before and after it along each axis are at least a patch away.
+ */
 export function windowGrid(
   size: readonly [number, number, number],
   patch: readonly [number, number, number],
   overlap: number,
-): Array<[number, number, number]> {
-  const out: Array<[number, number, number]> = [];
-  for (const d of windowStarts(size[0], patch[0], patch[0] === 1 ? 0 : overlap))
-    for (const h of windowStarts(size[1], patch[1], overlap))
-      for (const w of windowStarts(size[2], patch[2], overlap)) out.push([d, h, w]);
+): GridWindow[] {
+  const axes = [
+    windowStarts(size[0], patch[0], patch[0] === 1 ? 0 : overlap),
+    windowStarts(size[1], patch[1], overlap),
+    windowStarts(size[2], patch[2], overlap),
+  ];
+  const apart = axes.map((starts, axis) =>
+    starts.map(
+      (s, i) =>
+        (i === 0 || s >= starts[i - 1]! + patch[axis]!) &&
+        (i === starts.length - 1 || starts[i + 1]! >= s + patch[axis]!),
+    ),
+  );
+  const out: GridWindow[] = [];
+  axes[0]!.forEach((d, a) =>
+    axes[1]!.forEach((h, b) =>
+      axes[2]!.forEach((w, c) =>
+        out.push({ start: [d, h, w], alone: apart[0]![a]! && apart[1]![b]! && apart[2]![c]! }),
+      ),
+    ),
+  );
   return out;
 }
 
