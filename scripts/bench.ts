@@ -14,8 +14,9 @@ import {
   prepareModelImage,
   segmentVolume,
   windowInputDims,
+  type WindowRunner,
 } from '../src/lib/core/inference/pipeline';
-import { parseModelCard, parseModelCardJson } from '../src/lib/core/models/model-card';
+import { parseModelCard, parseModelCardJson, type ModelCard } from '../src/lib/core/models/model-card';
 import { checkGraphAgainstCard } from '../src/lib/core/models/model-io';
 import { OnnxSession } from '../src/lib/server/inference/onnx';
 import { spawn } from 'node:child_process';
@@ -26,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeMetrics } from '../src/lib/core/metrics/metric-set';
 import { Workspace } from '../src/lib/core/metrics/workspace';
-import { axisAlignedAffine, type Mask, type Vec3 } from '../src/lib/core/volume/volume';
+import { axisAlignedAffine, type Mask, type Vec3, type Volume } from '../src/lib/core/volume/volume';
 import { rasteriseRoi } from '../src/lib/core/contours/rasterise';
 import { buildImageSeries, scanDicomFolder } from '../src/lib/server/io/ct-series';
 import { readMaskPair } from '../src/lib/server/io/nifti-file';
@@ -319,6 +320,43 @@ async function benchDicom(json: boolean): Promise<void> {
   }
 }
 
+/** A bare session.run on one window's tensor (median of 20 after 5) against the pipeline (3 runs after 1). */
+async function timeModel(
+  ct: Volume,
+  card: ModelCard,
+  run: WindowRunner,
+  input: Float32Array,
+  dims: readonly number[],
+  runs = { bare: 20, warm: 5 },
+) {
+  const bare: number[] = [];
+  for (let r = 0; r < runs.bare + runs.warm; r++) {
+    const started = performance.now();
+    await run(input, dims);
+    if (r >= runs.warm) bare.push(performance.now() - started);
+  }
+  const totals: number[] = [];
+  const perWindow: number[] = [];
+  const overheads: number[] = [];
+  let windows = 0;
+  for (let r = 0; r < 4; r++) {
+    const result = await segmentVolume(ct, card, run);
+    if (r === 0) continue;
+    windows = result.windows;
+    totals.push(result.timings.totalMs);
+    perWindow.push((result.timings.inferenceMs + result.timings.windowOverheadMs) / result.windows);
+    overheads.push(result.timings.windowOverheadMs / result.timings.inferenceMs);
+  }
+  return {
+    patch: dims.join('x'),
+    bare_run_ms: Math.round(median(bare) * 100) / 100,
+    pipeline_window_ms: Math.round(median(perWindow) * 100) / 100,
+    overhead_pct: Math.round(median(overheads) * 1000) / 10,
+    windows,
+    volume_ms: Math.round(median(totals)),
+  };
+}
+
 async function benchInference(json: boolean): Promise<void> {
   // A body-sized synthetic CT: an elliptic water cylinder in air with a denser ellipsoid inside.
   const dims: Vec3 = [192, 160, 48];
@@ -344,36 +382,13 @@ async function benchInference(json: boolean): Promise<void> {
       a === 'N' ? 1 : a === 'C' ? channels : (spatial.shift() as number),
     );
     const input = Float32Array.from({ length: patchDims.reduce((a, b) => a * b, 1) }, (_, n) => Math.sin(n));
-    const bare: number[] = [];
-    for (let r = 0; r < 25; r++) {
-      const started = performance.now();
-      await session.run(io!.input.name, { data: input, dims: patchDims }, io!.output.name);
-      if (r >= 5) bare.push(performance.now() - started);
-    }
     const run = (x: Float32Array, d: readonly number[]) =>
       session.run(io!.input.name, { data: x, dims: d }, io!.output.name);
-    const totals: number[] = [];
-    const perWindow: number[] = [];
-    const overheads: number[] = [];
-    let windows = 0;
-    for (let r = 0; r < 4; r++) {
-      const result = await segmentVolume(ct, card, run);
-      if (r === 0) continue;
-      windows = result.windows;
-      totals.push(result.timings.totalMs);
-      perWindow.push((result.timings.inferenceMs + result.timings.windowOverheadMs) / result.windows);
-      overheads.push(result.timings.windowOverheadMs / result.timings.inferenceMs);
-    }
-    await session.release();
     rows.push({
       model: `${card.name} (${model.family})`,
-      patch: patchDims.join('x'),
-      bare_run_ms: Math.round(median(bare) * 100) / 100,
-      pipeline_window_ms: Math.round(median(perWindow) * 100) / 100,
-      overhead_pct: Math.round(median(overheads) * 1000) / 10,
-      windows,
-      volume_ms: Math.round(median(totals)),
+      ...(await timeModel(ct, card, run, input, patchDims)),
     });
+    await session.release();
   }
   rows.push(...(await benchDemoModels()));
   if (json) {
@@ -423,32 +438,9 @@ async function benchDemoModels() {
     for (const c of rendered) {
       const input = fillWindowInput(prepareModelImage(c.ct, card), card, [0, 0, 0]);
       const dims = windowInputDims(card);
-      const bare: number[] = [];
-      for (let r = 0; r < 7; r++) {
-        const started = performance.now();
-        await run(input, dims);
-        if (r >= 2) bare.push(performance.now() - started);
-      }
-      const totals: number[] = [];
-      const perWindow: number[] = [];
-      const overheads: number[] = [];
-      let windows = 0;
-      for (let r = 0; r < 4; r++) {
-        const result = await segmentVolume(c.ct, card, run);
-        if (r === 0) continue;
-        windows = result.windows;
-        totals.push(result.timings.totalMs);
-        perWindow.push((result.timings.inferenceMs + result.timings.windowOverheadMs) / result.windows);
-        overheads.push(result.timings.windowOverheadMs / result.timings.inferenceMs);
-      }
       rows.push({
         model: `${card.name}@${card.version} ${c.name}`,
-        patch: dims.join('x'),
-        bare_run_ms: Math.round(median(bare) * 100) / 100,
-        pipeline_window_ms: Math.round(median(perWindow) * 100) / 100,
-        overhead_pct: Math.round(median(overheads) * 1000) / 10,
-        windows,
-        volume_ms: Math.round(median(totals)),
+        ...(await timeModel(c.ct, card, run, input, dims, { bare: 5, warm: 2 })),
       });
     }
     await session.release();

@@ -20,10 +20,8 @@ import {
   importAiEditingSessions,
   registerModelsInFolder,
 } from '../../src/lib/server/services/demo-evaluation.service';
-import { getRunProgress } from '../../src/lib/server/services/evaluation-run.service';
-import { startWorker } from '../../src/lib/server/services/worker.service';
-import { createLogger } from '../../src/lib/server/logger';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
+import { startTestWorker, waitForRunEnd } from './run-helpers';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 // two cases a site: the first is the training split, the second a held-out case (AI-assisted at two sites)
@@ -161,22 +159,13 @@ describe('demo cohort', () => {
 
     const [run] = await ensureEvaluationRuns(database.db, [manifest.ai.model], manifest.ai.testCohort);
     expect(run).toMatchObject({ model: manifest.ai.model, cases: 3, created: true });
-    const worker = await startWorker({
-      db: database.db,
-      pool: database.pool,
-      logger: createLogger('silent'),
-      version: 'test',
-      queue: null,
-      concurrency: 1,
-      blobs,
-    });
+    const worker = await startTestWorker(database, blobs);
     try {
-      let progress = await getRunProgress(database.db, run!.runId);
-      for (let i = 0; i < 1200 && (progress.status === 'queued' || progress.status === 'running'); i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        progress = await getRunProgress(database.db, run!.runId);
-      }
-      expect(progress).toMatchObject({ status: 'succeeded', succeeded: 3, failed: 0 });
+      expect(await waitForRunEnd(database, run!.runId, 120)).toMatchObject({
+        status: 'succeeded',
+        succeeded: 3,
+        failed: 0,
+      });
     } finally {
       await worker.stop();
     }

@@ -24,11 +24,10 @@ import {
   retryFailedCases,
 } from '../../src/lib/server/services/evaluation-run.service';
 import { findCaseImage } from '../../src/lib/server/repositories/evaluation.repository';
-import { startWorker } from '../../src/lib/server/services/worker.service';
-import { createLogger } from '../../src/lib/server/logger';
 import { addCaseToCohort, ensureCohort } from '../../src/lib/server/repositories/cohort.repository';
 import { registerModel } from '../../src/lib/server/services/model-registry.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
+import { startTestWorker, waitForRunEnd } from './run-helpers';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 const dims: Vec3 = [48, 40, 16];
@@ -235,21 +234,9 @@ describe('evaluation runs', () => {
     const run = await createEvaluationRun(database.db, { model: 'threshold@1', cohort: 'eval-cohort' });
     expect(run.cases).toBe(1);
     expect((await getRunProgress(database.db, run.runId)).status).toBe('queued');
-    const worker = await startWorker({
-      db: database.db,
-      pool: database.pool,
-      logger: createLogger('silent'),
-      version: 'test',
-      queue: null,
-      concurrency: 1,
-      blobs,
-    });
+    const worker = await startTestWorker(database, blobs);
     try {
-      let progress = await getRunProgress(database.db, run.runId);
-      for (let i = 0; i < 300 && progress.succeeded + progress.failed < progress.total; i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        progress = await getRunProgress(database.db, run.runId);
-      }
+      const progress = await waitForRunEnd(database, run.runId);
       expect(progress).toMatchObject({ status: 'succeeded', total: 1, succeeded: 1, failed: 0, errors: [] });
       expect(progress.casesPerMinute).toBeGreaterThan(0);
       expect(progress.etaSeconds).toBe(0);
@@ -290,23 +277,8 @@ describe('evaluation runs', () => {
       cohort: 'eval-cohort',
       maxAttempts: 1,
     });
-    const worker = await startWorker({
-      db: database.db,
-      pool: database.pool,
-      logger: createLogger('silent'),
-      version: 'test',
-      queue: null,
-      concurrency: 1,
-      blobs,
-    });
-    const settle = async () => {
-      let progress = await getRunProgress(database.db, run.runId);
-      for (let i = 0; i < 300 && (progress.status === 'queued' || progress.status === 'running'); i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        progress = await getRunProgress(database.db, run.runId);
-      }
-      return progress;
-    };
+    const worker = await startTestWorker(database, blobs);
+    const settle = () => waitForRunEnd(database, run.runId);
     try {
       const failed = await settle();
       expect(failed).toMatchObject({ status: 'failed', total: 1, succeeded: 0, failed: 1 });

@@ -42,49 +42,31 @@ export function cropMask(mask: Mask, box: IndexBox): Mask {
 
 /** Inclusive index box of the non-zero voxels (x fastest), or null when there are none. */
 export function foregroundBox(data: ArrayLike<number>, dims: Vec3): IndexBox | null {
-  const [nx, ny, nz] = dims;
-  let iMin = nx;
-  let iMax = -1;
-  let jMin = ny;
-  let jMax = -1;
-  let kMin = nz;
-  let kMax = -1;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      const row = nx * (j + ny * k);
-      let first = -1;
-      let last = -1;
-      for (let i = 0; i < nx; i++) {
-        if (data[row + i] !== 0) {
-          if (first < 0) first = i;
-          last = i;
-        }
-      }
-      if (first < 0) continue;
-      if (first < iMin) iMin = first;
-      if (last > iMax) iMax = last;
-      if (j < jMin) jMin = j;
-      if (j > jMax) jMax = j;
-      if (k < kMin) kMin = k;
-      if (k > kMax) kMax = k;
-    }
-  }
-  return iMax < 0 ? null : { iMin, iMax, jMin, jMax, kMin, kMax };
+  return scanMask(data, dims, false).box;
 }
 
 /** A box as the [i0, j0, k0, i1, j1, k1] array stored in contour.bbox_ijk. */
 export function boxToIjk(box: IndexBox | null): number[] | null {
   return box === null ? null : [box.iMin, box.jMin, box.kMin, box.iMax, box.jMax, box.kMax];
 }
-
 /**
  * Voxel count and inclusive box of a binary mask (every value 0 or 1, x fastest) in one pass. Slices with
  * no 1 are skipped by a native search (`indexOf`), so a small organ in a large grid costs little more than
  * its own slices. Values other than 0 and 1 are not supported (use foregroundBox).
  */
 export function binaryMaskSummary(data: Uint8Array, dims: Vec3): { voxels: number; box: IndexBox | null } {
+  return scanMask(data, dims, true);
+}
+
+/** Sum and box of the non-zero voxels; with `skipEmptySlices`, slices without a 1 are jumped over. */
+function scanMask(
+  data: ArrayLike<number>,
+  dims: Vec3,
+  skipEmptySlices: boolean,
+): { voxels: number; box: IndexBox | null } {
   const [nx, ny, nz] = dims;
   const plane = nx * ny;
+  const search = skipEmptySlices && data instanceof Uint8Array ? data : null;
   let voxels = 0;
   let iMin = nx;
   let iMax = -1;
@@ -94,14 +76,18 @@ export function binaryMaskSummary(data: Uint8Array, dims: Vec3): { voxels: numbe
   let kMax = -1;
   for (let k = 0; k < nz; k++) {
     const start = k * plane;
-    const found = data.indexOf(1, start);
-    if (found < 0) break;
-    if (found >= start + plane) {
-      // nothing until slice floor(found / plane): jump there
-      k = Math.floor(found / plane) - 1;
-      continue;
+    let jFrom = 0;
+    if (search !== null) {
+      const found = search.indexOf(1, start);
+      if (found < 0) break;
+      if (found >= start + plane) {
+        // nothing until slice floor(found / plane): jump there
+        k = Math.floor(found / plane) - 1;
+        continue;
+      }
+      jFrom = Math.floor((found - start) / nx);
     }
-    for (let j = Math.floor((found - start) / nx); j < ny; j++) {
+    for (let j = jFrom; j < ny; j++) {
       const row = start + nx * j;
       let first = -1;
       let last = -1;
