@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, isAppError } from '../lib/core/errors';
 import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
+import { registerConsensus } from './commands/consensus';
 import { registerDemo } from './commands/demo';
 import { registerDicomListen } from './commands/dicom-listen';
 import { registerEditing } from './commands/editing';
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   registerEditing(program);
   registerModelCommands(program);
   registerEvaluate(program);
+  registerConsensus(program);
   registerDemo(program);
   return program;
 }

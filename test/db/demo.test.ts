@@ -14,6 +14,7 @@ import {
   type DemoManifest,
 } from '../../src/lib/server/services/demo.service';
 import { importDemoCohort } from '../../src/lib/server/services/demo-import.service';
+import { computeStapleConsensus } from '../../src/lib/server/services/consensus.service';
 import {
   DEMO_EDITING_APL_TOLERANCE_MM,
   ensureEvaluationRuns,
@@ -207,4 +208,37 @@ describe('demo cohort', () => {
       .executeTakeFirstOrThrow();
     expect(Number(scratch.n)).toBe(manifest.cases.reduce((n, c) => n + c.sessions.length, 0));
   }, 300_000);
+
+  it('computes the STAPLE consensus of a case once, with rater performance and metrics against it', async () => {
+    const blobs = new FileBlobStore(path.join(dir, 'blobs'));
+    const caseRow = await database.db
+      .selectFrom('patient_case')
+      .select('id')
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const first = await computeStapleConsensus({ db: database.db, blobs }, caseRow.id);
+    expect(first.structures.length).toBeGreaterThan(10);
+    expect(first.structures.every((s) => s.converged && s.raters.length >= 2)).toBe(true);
+    const again = await computeStapleConsensus({ db: database.db, blobs }, caseRow.id);
+    expect(again.consensusSetId).toBe(first.consensusSetId);
+    const count = async (table: 'consensus_rater' | 'metric') =>
+      Number(
+        (
+          await database.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where(table === 'metric' ? 'reference_set_id' : 'consensus_set_id', '=', first.consensusSetId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect(await count('consensus_rater')).toBe(first.metricRows);
+    expect(await count('metric')).toBe(first.metricRows);
+    // NORTH's physicians: Dr A Ahmed draws 1 mm (targets 2 mm) wider, Dr B Brown 1 mm narrower, so
+    // against the consensus Ahmed has the higher sensitivity and Brown the higher specificity
+    const heart = first.structures.find((s) => s.tg263Name === 'Heart')!;
+    const ahmed = heart.raters.find((r) => r.observerCode === 'Dr A Ahmed')!;
+    const brown = heart.raters.find((r) => r.observerCode === 'Dr B Brown')!;
+    expect(ahmed.sensitivity).toBeGreaterThan(brown.sensitivity);
+    expect(brown.specificity).toBeGreaterThan(ahmed.specificity);
+  }, 120_000);
 });

@@ -373,6 +373,18 @@ export interface UidMapTable {
   original_uid: string;
 }
 
+export interface ConsensusRaterTable {
+  consensus_set_id: number;
+  structure_id: number;
+  rater_set_id: number;
+  sensitivity: number;
+  specificity: number;
+  prior: number;
+  iterations: number;
+  converged: boolean;
+  computed_at: DefaultTimestamp;
+}
+
 export interface Database {
   role: RoleTable;
   site: SiteTable;
@@ -400,6 +412,7 @@ export interface Database {
   worker_pool: WorkerPoolTable;
   health_ping: HealthPingTable;
   uid_map: UidMapTable;
+  consensus_rater: ConsensusRaterTable;
 }
 
 /**
@@ -691,6 +704,17 @@ export const schemaColumns = {
   },
   health_ping: { nonce: false, requested_at: false, completed_at: true, worker_id: true, hostname: true },
   uid_map: { site_id: false, pseudonymous_uid: false, original_uid: false },
+  consensus_rater: {
+    consensus_set_id: false,
+    structure_id: false,
+    rater_set_id: false,
+    sensitivity: false,
+    specificity: false,
+    prior: false,
+    iterations: false,
+    converged: false,
+    computed_at: false,
+  },
 } as const satisfies { [T in keyof Database]: Nullability<Database[T]> };
 
 /** true where a column's selected type admits null: ties schemaColumns to the interfaces at compile time. */

@@ -43,7 +43,8 @@ export interface ContourValues {
   voxelCount: number;
   bboxIjk: number[] | null;
   sourceRoiName: string;
-  sourceRoiNumber: number;
+  /** ROI Number in the source RTSTRUCT, or the model output channel; null for a computed consensus */
+  sourceRoiNumber: number | null;
   colourRgb: string | null;
 }
 

@@ -1,0 +1,188 @@
+import { staple, type StapleRater } from '../../core/consensus/staple';
+import { AppError } from '../../core/errors';
+import { computeMetrics, type MetricResult } from '../../core/metrics/metric-set';
+import { findTg263Structure } from '../../core/structures/tg263';
+import { binaryMaskSummary, boxToIjk } from '../../core/volume/crop';
+import type { Mask } from '../../core/volume/volume';
+import type { Db } from '../db/connection';
+import { upsertBlob } from '../repositories/blob.repository';
+import {
+  deleteConsensusContoursExcept,
+  findPhysicianContours,
+  upsertConsensusRater,
+  upsertConsensusSet,
+  type RaterContour,
+} from '../repositories/consensus.repository';
+import { upsertContour } from '../repositories/contour.repository';
+import { findCaseImage } from '../repositories/evaluation.repository';
+import { findCohortCasesWithQueue, findCohortId } from '../repositories/evaluation-run.repository';
+import { upsertMetric } from '../repositories/metric.repository';
+import type { BlobStore, StoredBlob } from '../storage/blob-store';
+import { loadCaseVolume } from './evaluation.service';
+import type { MetricPool } from './metric-pool';
+
+/** The consensus variant ContourBench computes: STAPLE over every physician of the case. */
+export const STAPLE_VARIANT = 'staple';
+
+export interface ConsensusSummary {
+  caseId: number;
+  consensusSetId: number;
+  structures: Array<{
+    tg263Name: string;
+    raters: Array<{ setId: number; observerCode: string } & StapleRater>;
+    iterations: number;
+    converged: boolean;
+    volumeCc: number;
+  }>;
+  metricRows: number;
+}
+
+/**
+ * The STAPLE consensus of a case: for every structure drawn by at least two physicians (every observer's
+ * set on the case's CT counts as a rater), the consensus mask and each rater's sensitivity and
+ * specificity (core/consensus/staple.ts), and the full metric set of each rater against the consensus.
+ * Stored in one transaction as the case's consensus contour set (variant "staple"), upserted, so running
+ * it again replaces the previous consensus instead of adding one.
+ */
+export async function computeStapleConsensus(
+  deps: { db: Db; blobs: BlobStore; metricPool?: MetricPool },
+  caseId: number,
+): Promise<ConsensusSummary> {
+  const { db, blobs } = deps;
+  const image = await findCaseImage(db, caseId);
+  if (image === undefined) throw new AppError('NOT_FOUND', `case ${caseId} has no stored CT volume`);
+  const ct = await loadCaseVolume(blobs, image);
+  const grid = { dims: ct.dims, spacingMm: ct.spacingMm, affineIjkToLps: ct.affineIjkToLps };
+  const byStructure = new Map<string, RaterContour[]>();
+  for (const contour of await findPhysicianContours(db, caseId, image.seriesId)) {
+    const list = byStructure.get(contour.tg263Name) ?? [];
+    list.push(contour);
+    byStructure.set(contour.tg263Name, list);
+  }
+  const voxelCc = (ct.spacingMm[0] * ct.spacingMm[1] * ct.spacingMm[2]) / 1000;
+  const computed: Array<{
+    structureId: number;
+    tg263Name: string;
+    raters: RaterContour[];
+    result: ReturnType<typeof staple>;
+    blob: StoredBlob;
+    voxels: number;
+    bbox: number[] | null;
+    metrics: MetricResult[];
+  }> = [];
+  for (const [tg263Name, raters] of byStructure) {
+    if (raters.length < 2) continue;
+    const masks = await Promise.all(raters.map((r) => blobs.get(r.maskBlobSha256)));
+    for (const [j, mask] of masks.entries())
+      if (mask.length !== ct.data.length)
+        throw new AppError(
+          'INVALID_INPUT',
+          `contour set ${raters[j]!.setId} ${tg263Name}: mask has ${mask.length} voxels, the CT ${ct.data.length}`,
+        );
+    const result = staple(masks, ct.dims);
+    const consensusMask: Mask = { ...grid, data: result.consensus };
+    const metrics = await Promise.all(
+      masks.map((data) => {
+        const test: Mask = { ...grid, data };
+        return deps.metricPool
+          ? deps.metricPool.compute(consensusMask, test)
+          : computeMetrics(consensusMask, test);
+      }),
+    );
+    const { voxels, box } = binaryMaskSummary(result.consensus, ct.dims);
+    computed.push({
+      structureId: raters[0]!.structureId,
+      tg263Name,
+      raters,
+      result,
+      blob: await blobs.put(result.consensus),
+      voxels,
+      bbox: boxToIjk(box),
+      metrics,
+    });
+  }
+  const consensusSetId = await db.transaction().execute(async (trx) => {
+    const setId = await upsertConsensusSet(trx, {
+      caseId,
+      imageSeriesId: image.seriesId,
+      variant: STAPLE_VARIANT,
+      label: 'STAPLE consensus',
+    });
+    await deleteConsensusContoursExcept(
+      trx,
+      setId,
+      computed.map((c) => c.structureId),
+    );
+    for (const c of computed) {
+      await upsertBlob(trx, { ...c.blob, mediaType: 'application/x-contourbench-mask' });
+      await upsertContour(trx, {
+        contourSetId: setId,
+        structureId: c.structureId,
+        maskBlobSha256: c.blob.sha256,
+        volumeCc: c.voxels * voxelCc,
+        voxelCount: c.voxels,
+        bboxIjk: c.bbox,
+        sourceRoiName: c.tg263Name,
+        sourceRoiNumber: null,
+        colourRgb: findTg263Structure(c.tg263Name)?.colourRgb ?? null,
+      });
+      for (const [j, rater] of c.raters.entries()) {
+        await upsertConsensusRater(trx, {
+          consensusSetId: setId,
+          structureId: c.structureId,
+          raterSetId: rater.setId,
+          sensitivity: c.result.raters[j]!.sensitivity,
+          specificity: c.result.raters[j]!.specificity,
+          prior: c.result.prior,
+          iterations: c.result.iterations,
+          converged: c.result.converged,
+        });
+        await upsertMetric(
+          trx,
+          {
+            caseId,
+            referenceSetId: setId,
+            testSetId: rater.setId,
+            structureId: c.structureId,
+            evaluationRunId: null,
+          },
+          c.metrics[j]!,
+        );
+      }
+    }
+    return setId;
+  });
+  return {
+    caseId,
+    consensusSetId,
+    structures: computed.map((c) => ({
+      tg263Name: c.tg263Name,
+      raters: c.raters.map((r, j) => ({
+        setId: r.setId,
+        observerCode: r.observerCode,
+        ...c.result.raters[j]!,
+      })),
+      iterations: c.result.iterations,
+      converged: c.result.converged,
+      volumeCc: c.voxels * voxelCc,
+    })),
+    metricRows: computed.reduce((n, c) => n + c.raters.length, 0),
+  };
+}
+
+/** The STAPLE consensus of every case of a cohort, one case after another; `onCase` hears of each. */
+export async function computeCohortConsensus(
+  deps: { db: Db; blobs: BlobStore; metricPool?: MetricPool },
+  cohort: string,
+  onCase?: (done: number, total: number, summary: ConsensusSummary) => void,
+): Promise<ConsensusSummary[]> {
+  const cohortId = await findCohortId(deps.db, cohort);
+  if (cohortId === undefined) throw new AppError('NOT_FOUND', `no cohort named "${cohort}"`);
+  const cases = await findCohortCasesWithQueue(deps.db, cohortId);
+  const summaries: ConsensusSummary[] = [];
+  for (const c of cases) {
+    summaries.push(await computeStapleConsensus(deps, c.caseId));
+    onCase?.(summaries.length, cases.length, summaries[summaries.length - 1]!);
+  }
+  return summaries;
+}
