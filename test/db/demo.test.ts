@@ -9,12 +9,17 @@ import { defaultPhantomGrid, generatePhantom } from '../../src/lib/core/phantom/
 import { buildImageSeries, scanDicomFolder } from '../../src/lib/server/io/ct-series';
 import { readStructureSet } from '../../src/lib/server/io/rtstruct';
 import {
+  DEMO_COHORT,
   generateDemoCohort,
   truthObserver,
   type DemoManifest,
 } from '../../src/lib/server/services/demo.service';
 import { importDemoCohort } from '../../src/lib/server/services/demo-import.service';
-import { computeStapleConsensus } from '../../src/lib/server/services/consensus.service';
+import {
+  computeStapleConsensus,
+  consensusJobState,
+  enqueueCohortConsensus,
+} from '../../src/lib/server/services/consensus.service';
 import {
   DEMO_EDITING_APL_TOLERANCE_MM,
   ensureEvaluationRuns,
@@ -240,5 +245,23 @@ describe('demo cohort', () => {
     const brown = heart.raters.find((r) => r.observerCode === 'Dr B Brown')!;
     expect(ahmed.sensitivity).toBeGreaterThan(brown.sensitivity);
     expect(brown.specificity).toBeGreaterThan(ahmed.specificity);
-  }, 120_000);
+
+    // the other cases through consensus jobs on a worker; the case already done is not queued again
+    expect(await enqueueCohortConsensus(database.db, DEMO_COHORT, { onlyMissing: true })).toBe(5);
+    const worker = await startTestWorker(database, blobs);
+    try {
+      for (let i = 0; i < 1200 && (await consensusJobState(database.db)).open > 0; i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await worker.stop();
+    }
+    expect(await consensusJobState(database.db)).toEqual({ open: 0, failed: 0, errors: [] });
+    const sets = await database.db
+      .selectFrom('contour_set')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('source', '=', 'consensus')
+      .executeTakeFirstOrThrow();
+    expect(Number(sets.n)).toBe(6);
+    expect(await enqueueCohortConsensus(database.db, DEMO_COHORT, { onlyMissing: true })).toBe(0);
+  }, 240_000);
 });

@@ -7,6 +7,7 @@ import { loadConfig } from '../../lib/server/config';
 import type { Db } from '../../lib/server/db/connection';
 import { createLogger } from '../../lib/server/logger';
 import {
+  DEMO_COHORT,
   defaultDemoOptions,
   generateDemoCohort,
   readDemoManifest,
@@ -22,6 +23,7 @@ import {
   type DemoRun,
 } from '../../lib/server/services/demo-evaluation.service';
 import { getRunProgress, type RunProgress } from '../../lib/server/services/evaluation-run.service';
+import { consensusJobState, enqueueCohortConsensus } from '../../lib/server/services/consensus.service';
 import { parseOption, positiveInteger } from '../options';
 import { ensureWebBuild } from '../web-server';
 import { serve } from './serve';
@@ -59,6 +61,25 @@ async function generate(outDir: string, options: DemoOptions): Promise<void> {
     progress.update(done, { description }),
   );
   progress.stop();
+}
+
+/** Follows the consensus jobs until none is left to run; failures are listed after. */
+async function followConsensus(db: Db, total: number, label: string): Promise<void> {
+  const progress = bar(label);
+  const tty = process.stdout.isTTY === true;
+  if (tty) progress.start(total, 0, { description: '' });
+  let state = await consensusJobState(db);
+  while (state.open > 0) {
+    if (tty) progress.update(Math.max(0, total - state.open), { description: '' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    state = await consensusJobState(db);
+  }
+  if (tty) {
+    progress.update(total, { description: '' });
+    progress.stop();
+  }
+  process.stdout.write(`${label}: ${total - state.failed} of ${total} cases done\n`);
+  for (const error of state.errors) process.stdout.write(`  ${error}\n`);
 }
 
 /**
@@ -175,13 +196,16 @@ export function registerDemo(program: Command): void {
         process.stdout.write(
           `Demo models: ${models.map((m) => `${m.reference}${m.created ? '' : ' (registered before)'}`).join(', ')}\n`,
         );
-        const runs = await ensureEvaluationRuns(
-          db,
-          models.map((m) => m.reference),
-          manifest.ai.testCohort,
-        );
         const helpers = startHelperWorkers(Math.max(0, os.availableParallelism() - 1));
         try {
+          // the consensus first, so that the models are also compared with it
+          const queued = await enqueueCohortConsensus(db, DEMO_COHORT, { onlyMissing: true });
+          if (queued > 0) await followConsensus(db, queued, 'STAPLE consensus');
+          const runs = await ensureEvaluationRuns(
+            db,
+            models.map((m) => m.reference),
+            manifest.ai.testCohort,
+          );
           await followRuns(db, runs);
         } finally {
           await helpers.stop();

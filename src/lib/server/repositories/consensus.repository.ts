@@ -110,3 +110,14 @@ export async function deleteConsensusContoursExcept(
   if (keepStructureIds.length > 0) query = query.where('structure_id', 'not in', [...keepStructureIds]);
   await query.execute();
 }
+
+/** Cases that have a consensus set of this variant. */
+export async function findCasesWithConsensus(db: Db, variant: string): Promise<Set<number>> {
+  const rows = await db
+    .selectFrom('contour_set')
+    .select('case_id')
+    .where('source', '=', 'consensus')
+    .where('variant', '=', variant)
+    .execute();
+  return new Set(rows.map((r) => r.case_id));
+}

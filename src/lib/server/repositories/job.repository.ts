@@ -52,3 +52,19 @@ export async function countJobs(db: Db): Promise<QueueCounts> {
     from graphile_worker.jobs`.execute(db);
   return result.rows[0];
 }
+
+/** Jobs whose key starts with `prefix`: still to run or running, and failed for good. */
+export async function countJobsWithKeyPrefix(
+  db: Db,
+  prefix: string,
+): Promise<{ open: number; failed: number; errors: string[] }> {
+  const result = await sql<{ open: number; failed: number; errors: string[] | null }>`
+    select
+      count(*) filter (where attempts < max_attempts or locked_at is not null)::int as open,
+      count(*) filter (where attempts >= max_attempts and locked_at is null)::int as failed,
+      array_agg(key || ': ' || last_error) filter (where attempts >= max_attempts and locked_at is null) as errors
+    from graphile_worker.jobs
+    where key like ${`${prefix.replaceAll('%', '\\%').replaceAll('_', '\\_')}%`}`.execute(db);
+  const row = result.rows[0]!;
+  return { open: row.open, failed: row.failed, errors: row.errors ?? [] };
+}

@@ -8,6 +8,7 @@ import type { Db } from '../db/connection';
 import { upsertBlob } from '../repositories/blob.repository';
 import {
   deleteConsensusContoursExcept,
+  findCasesWithConsensus,
   findPhysicianContours,
   upsertConsensusRater,
   upsertConsensusSet,
@@ -17,6 +18,8 @@ import { upsertContour } from '../repositories/contour.repository';
 import { findCaseImage } from '../repositories/evaluation.repository';
 import { findCohortCasesWithQueue, findCohortId } from '../repositories/evaluation-run.repository';
 import { upsertMetric } from '../repositories/metric.repository';
+import { taskIdentifier } from '../jobs/queues';
+import { countJobsWithKeyPrefix, enqueueJob } from '../repositories/job.repository';
 import type { BlobStore, StoredBlob } from '../storage/blob-store';
 import { loadCaseVolume } from './evaluation.service';
 import type { MetricPool } from './metric-pool';
@@ -185,4 +188,38 @@ export async function computeCohortConsensus(
     onCase?.(summaries.length, cases.length, summaries[summaries.length - 1]!);
   }
   return summaries;
+}
+
+/** The job key prefix of consensus jobs. */
+export const CONSENSUS_JOB_PREFIX = 'consensus:';
+
+/**
+ * Queues one consensus job per case of a cohort (routed to the case's site queue like evaluations),
+ * replacing a pending job of the same case; returns how many were queued. `onlyMissing` skips cases
+ * that already have a consensus.
+ */
+export async function enqueueCohortConsensus(
+  db: Db,
+  cohort: string,
+  options: { onlyMissing?: boolean } = {},
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const cohortId = await findCohortId(trx, cohort);
+    if (cohortId === undefined) throw new AppError('NOT_FOUND', `no cohort named "${cohort}"`);
+    const done = options.onlyMissing ? await findCasesWithConsensus(trx, STAPLE_VARIANT) : new Set<number>();
+    const cases = (await findCohortCasesWithQueue(trx, cohortId)).filter((c) => !done.has(c.caseId));
+    for (const c of cases)
+      await enqueueJob(
+        trx,
+        taskIdentifier('consensus-case', c.queue),
+        { caseId: c.caseId },
+        { jobKey: `${CONSENSUS_JOB_PREFIX}${c.caseId}`, maxAttempts: 3 },
+      );
+    return cases.length;
+  });
+}
+
+/** Consensus jobs still to run or running, and those that failed for good (with their errors). */
+export function consensusJobState(db: Db): Promise<{ open: number; failed: number; errors: string[] }> {
+  return countJobsWithKeyPrefix(db, CONSENSUS_JOB_PREFIX);
 }

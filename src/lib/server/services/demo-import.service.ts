@@ -6,7 +6,7 @@ import { addCaseToCohort, ensureCohort } from '../repositories/cohort.repository
 import { findPhysicianContourSets } from '../repositories/contour.repository';
 import { ensureSite, setPseudonymKeyIfMissing } from '../repositories/site.repository';
 import type { BlobStore } from '../storage/blob-store';
-import type { DemoManifest } from './demo.service';
+import { DEMO_COHORT, type DemoManifest } from './demo.service';
 import { importEditingCsv } from './editing.service';
 import { importDicom } from './import.service';
 import { addStructureAlias } from './structure.service';
@@ -47,7 +47,7 @@ export async function importDemoCohort(
         siteCode: demoCase.site,
         laterality: demoCase.laterality,
         surgeryType: demoCase.surgery,
-        cohortName: 'Demo multi-centre breast cohort',
+        cohortName: DEMO_COHORT,
       });
       if (report.studies.length !== 1) {
         throw new AppError(

@@ -86,6 +86,9 @@ export interface DemoCase {
 }
 
 /** The demo's clinical AI model, the structures physicians correct from it, and the held-out cohort. */
+/** The cohort every demo case is imported into. */
+export const DEMO_COHORT = 'Demo multi-centre breast cohort';
+
 export const demoAi = {
   model: 'thorax-context-net@2.0',
   structures: ['Lung_L', 'Lung_R', 'Heart', 'SpinalCanal', 'Sternum'],
