@@ -46,7 +46,8 @@ export function cliffsDelta(
   return { delta, magnitude };
 }
 
-function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+/** Means and centred sums of squares and products of paired values. */
+function moments(x: ArrayLike<number>, y: ArrayLike<number>) {
   const n = x.length;
   let mx = 0;
   let my = 0;
@@ -64,6 +65,11 @@ function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
     sxx += (x[i]! - mx) ** 2;
     syy += (y[i]! - my) ** 2;
   }
+  return { n, mx, my, sxx, sxy, syy };
+}
+
+function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const { sxx, sxy, syy } = moments(x, y);
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Number.NaN;
 }
 
@@ -108,22 +114,7 @@ export function linearRegression(x: readonly number[], y: readonly number[], lev
   checkPairs(x, y, 'linear regression');
   const n = x.length;
   if (n < 3) throw new RangeError(`a regression with intervals needs at least 3 points, got ${n}`);
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i += 1) {
-    mx += x[i]!;
-    my += y[i]!;
-  }
-  mx /= n;
-  my /= n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i += 1) {
-    sxx += (x[i]! - mx) ** 2;
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    syy += (y[i]! - my) ** 2;
-  }
+  const { mx, my, sxx, sxy, syy } = moments(x, y);
   if (sxx === 0) throw new RangeError('linear regression: every x is the same');
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
