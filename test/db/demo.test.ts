@@ -238,6 +238,21 @@ describe('demo cohort', () => {
       );
     expect(await count('consensus_rater')).toBe(first.metricRows);
     expect(await count('metric')).toBe(first.metricRows);
+    // every pair of the case's three observers, once per structure all three drew
+    const pairRows = await database.db
+      .selectFrom('metric')
+      .innerJoin('contour_set as r', 'r.id', 'metric.reference_set_id')
+      .innerJoin('contour_set as t', 't.id', 'metric.test_set_id')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('metric.case_id', '=', caseRow.id)
+      .where('r.source', '=', 'physician')
+      .where('t.source', '=', 'physician')
+      .whereRef('r.id', '<', 't.id')
+      .executeTakeFirstOrThrow();
+    expect(Number(pairRows.n)).toBe(first.pairRows);
+    expect(first.pairRows).toBe(
+      first.structures.reduce((n, s) => n + (s.raters.length * (s.raters.length - 1)) / 2, 0),
+    );
     // NORTH's physicians: Dr A Ahmed draws 1 mm (targets 2 mm) wider, Dr B Brown 1 mm narrower, so
     // against the consensus Ahmed has the higher sensitivity and Brown the higher specificity
     const heart = first.structures.find((s) => s.tg263Name === 'Heart')!;

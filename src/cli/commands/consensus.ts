@@ -50,7 +50,7 @@ export function registerConsensus(program: Command): void {
           const structures = summaries.reduce((n, s) => n + s.structures.length, 0);
           const notConverged = summaries.flatMap((s) => s.structures.filter((x) => !x.converged));
           process.stdout.write(
-            `${summaries.length} case(s): ${structures} consensus structures, ${summaries.reduce((n, s) => n + s.metricRows, 0)} observer-vs-consensus metric rows` +
+            `${summaries.length} case(s): ${structures} consensus structures, ${summaries.reduce((n, s) => n + s.metricRows, 0)} observer-vs-consensus and ${summaries.reduce((n, s) => n + s.pairRows, 0)} observer-pair metric rows` +
               `${notConverged.length > 0 ? `; ${notConverged.length} did not converge` : ''}.\n`,
           );
         } finally {

@@ -37,13 +37,17 @@ export interface ConsensusSummary {
     converged: boolean;
     volumeCc: number;
   }>;
+  /** rows of each rater against the consensus */
   metricRows: number;
+  /** rows of each pair of raters (the set with the lower id as reference) */
+  pairRows: number;
 }
 
 /**
  * The STAPLE consensus of a case: for every structure drawn by at least two physicians (every observer's
  * set on the case's CT counts as a rater), the consensus mask and each rater's sensitivity and
- * specificity (core/consensus/staple.ts), and the full metric set of each rater against the consensus.
+ * specificity (core/consensus/staple.ts), the full metric set of each rater against the consensus and
+ * of every pair of raters (inter-observer agreement).
  * Stored in one transaction as the case's consensus contour set (variant "staple"), upserted, so running
  * it again replaces the previous consensus instead of adding one.
  */
@@ -72,6 +76,7 @@ export async function computeStapleConsensus(
     voxels: number;
     bbox: number[] | null;
     metrics: MetricResult[];
+    pairs: Array<{ a: number; b: number; result: MetricResult }>;
   }> = [];
   for (const [tg263Name, raters] of byStructure) {
     if (raters.length < 2) continue;
@@ -84,13 +89,15 @@ export async function computeStapleConsensus(
         );
     const result = staple(masks, ct.dims);
     const consensusMask: Mask = { ...grid, data: result.consensus };
-    const metrics = await Promise.all(
-      masks.map((data) => {
-        const test: Mask = { ...grid, data };
-        return deps.metricPool
-          ? deps.metricPool.compute(consensusMask, test)
-          : computeMetrics(consensusMask, test);
-      }),
+    const compare = (reference: Mask, test: Mask) =>
+      deps.metricPool ? deps.metricPool.compute(reference, test) : computeMetrics(reference, test);
+    const metrics = await Promise.all(masks.map((data) => compare(consensusMask, { ...grid, data })));
+    // every pair of raters once: the earlier set (by id) as reference
+    const pairs: Array<{ a: number; b: number }> = [];
+    for (let a = 0; a < raters.length; a += 1)
+      for (let b = a + 1; b < raters.length; b += 1) pairs.push({ a, b });
+    const pairMetrics = await Promise.all(
+      pairs.map(({ a, b }) => compare({ ...grid, data: masks[a]! }, { ...grid, data: masks[b]! })),
     );
     const { voxels, box } = binaryMaskSummary(result.consensus, ct.dims);
     computed.push({
@@ -102,6 +109,7 @@ export async function computeStapleConsensus(
       voxels,
       bbox: boxToIjk(box),
       metrics,
+      pairs: pairs.map((pair, i) => ({ ...pair, result: pairMetrics[i]! })),
     });
   }
   const consensusSetId = await db.transaction().execute(async (trx) => {
@@ -152,6 +160,18 @@ export async function computeStapleConsensus(
           c.metrics[j]!,
         );
       }
+      for (const pair of c.pairs)
+        await upsertMetric(
+          trx,
+          {
+            caseId,
+            referenceSetId: c.raters[pair.a]!.setId,
+            testSetId: c.raters[pair.b]!.setId,
+            structureId: c.structureId,
+            evaluationRunId: null,
+          },
+          pair.result,
+        );
     }
     return setId;
   });
@@ -170,6 +190,7 @@ export async function computeStapleConsensus(
       volumeCc: c.voxels * voxelCc,
     })),
     metricRows: computed.reduce((n, c) => n + c.raters.length, 0),
+    pairRows: computed.reduce((n, c) => n + c.pairs.length, 0),
   };
 }
 
