@@ -415,18 +415,10 @@ async function benchInference(json: boolean): Promise<void> {
  */
 async function benchDemoModels() {
   const cases = planDemoCohort(defaultDemoOptions).filter((p) => p.split === 'test' && p.index === 1);
-  const rendered = cases.map((plan) => {
-    const { hu } = renderDemoCase(plan);
-    return {
-      name: `${plan.patientId} ${plan.grid.dims.join('x')}`,
-      ct: {
-        data: hu,
-        dims: plan.grid.dims,
-        spacingMm: plan.grid.spacingMm,
-        affineIjkToLps: axisAlignedAffine(plan.grid.spacingMm),
-      },
-    };
-  });
+  const rendered = cases.map((plan) => ({
+    name: `${plan.patientId} ${plan.grid.dims.join('x')}`,
+    ct: renderDemoCase(plan).ct,
+  }));
   const rows = [];
   for (const file of ['thorax-context-net-2.0', 'thorax-threshold-1.0']) {
     const card = parseModelCardJson(await readFile(path.join(root, 'models', `${file}.json`), 'utf8'), file);

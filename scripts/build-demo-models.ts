@@ -10,7 +10,6 @@ import { fillWindowInput, patchOf, prepareModelImage } from '../src/lib/core/inf
 import { resampleLinear } from '../src/lib/core/inference/resample';
 import { parseModelCard, type ModelCard, type ModelCardInput } from '../src/lib/core/models/model-card';
 import { mulberry32 } from '../src/lib/core/phantom/random';
-import { gridAffine, type Volume } from '../src/lib/core/volume/volume';
 import { OnnxSession, type FloatTensor } from '../src/lib/server/inference/onnx';
 import {
   defaultDemoOptions,
@@ -101,13 +100,7 @@ async function caseSamples(
   features: OnnxSession,
   seed: number,
 ): Promise<CaseSamples> {
-  const { phantom, hu } = renderDemoCase(plan);
-  const ct: Volume = {
-    data: hu,
-    dims: plan.grid.dims,
-    spacingMm: plan.grid.spacingMm,
-    affineIjkToLps: gridAffine([1, 0, 0, 0, 1, 0, 0, 0, 1], plan.grid.spacingMm, plan.grid.originLps),
-  };
+  const { phantom, ct } = renderDemoCase(plan);
   const model = prepareModelImage(ct, card);
   const patch = patchOf(card);
   const [nx, ny, nz] = model.grid.dims;

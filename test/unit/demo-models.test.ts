@@ -15,7 +15,6 @@ import { fitHead, headLogits } from '../../scripts/onnx/fit-head';
 import { segmentVolume } from '../../src/lib/core/inference/pipeline';
 import { checkGraphAgainstCard } from '../../src/lib/core/models/model-io';
 import { parseModelCardJson, type ModelCard } from '../../src/lib/core/models/model-card';
-import { gridAffine } from '../../src/lib/core/volume/volume';
 import { OnnxSession } from '../../src/lib/server/inference/onnx';
 import {
   defaultDemoOptions,
@@ -94,13 +93,7 @@ describe('demo models in models/', () => {
     // EAST-003: a test-split case from the site with 5 mm slices (the quickest to render)
     const plan = planDemoCohort(defaultDemoOptions).find((p) => p.patientId === 'EAST-003')!;
     expect(plan.split).toBe('test');
-    const { phantom, hu } = renderDemoCase(plan);
-    const ct = {
-      data: hu,
-      dims: plan.grid.dims,
-      spacingMm: plan.grid.spacingMm,
-      affineIjkToLps: gridAffine([1, 0, 0, 0, 1, 0, 0, 0, 1], plan.grid.spacingMm, plan.grid.originLps),
-    };
+    const { phantom, ct } = renderDemoCase(plan);
     const truth = (name: string) => phantom.structures.find((s) => s.tg263Name === name)!.mask;
     const scores: Record<string, Record<string, number>> = {};
     for (const name of ['thorax-context-net-2.0', 'thorax-threshold-1.0']) {

@@ -1,3 +1,4 @@
+import type { IndexBox } from '../volume/crop';
 import type { Vec3 } from '../volume/volume';
 
 /**
@@ -22,16 +23,6 @@ export interface PostprocessingResult {
   components: number;
   /** Background voxels set to 1 because they lay in an enclosed in-plane hole. */
   filledVoxels: number;
-}
-
-/** Inclusive index box of the non-zero voxels. */
-interface Box {
-  iMin: number;
-  iMax: number;
-  jMin: number;
-  jMax: number;
-  kMin: number;
-  kMax: number;
 }
 
 /**
@@ -208,9 +199,9 @@ function checkDims(mask: Uint8Array, dims: Vec3): void {
  * non-zero voxels. When the array is 4-byte aligned, runs of sixteen zero voxels are skipped with four
  * 32-bit reads.
  */
-function scanNonZero(mask: Uint8Array, dims: Vec3): { box: Box; ones: number; binary: boolean } | null {
+function scanNonZero(mask: Uint8Array, dims: Vec3): { box: IndexBox; ones: number; binary: boolean } | null {
   const [nx, ny] = dims;
-  const box: Box = { iMin: Infinity, iMax: -1, jMin: Infinity, jMax: -1, kMin: Infinity, kMax: -1 };
+  const box: IndexBox = { iMin: Infinity, iMax: -1, jMin: Infinity, jMax: -1, kMin: Infinity, kMax: -1 };
   let nonZero = 0;
   let ones = 0;
   let n = 0;
@@ -240,7 +231,7 @@ function scanNonZero(mask: Uint8Array, dims: Vec3): { box: Box; ones: number; bi
   return nonZero === 0 ? null : { box, ones, binary: ones === nonZero };
 }
 
-function extend(box: Box, n: number, nx: number, ny: number): void {
+function extend(box: IndexBox, n: number, nx: number, ny: number): void {
   const i = n % nx;
   const row = (n - i) / nx;
   const j = row % ny;

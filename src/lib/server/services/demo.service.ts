@@ -14,7 +14,7 @@ import {
 import { applyObserverStyle, type ObserverStyle } from '../../core/phantom/observer-style';
 import { mulberry32 } from '../../core/phantom/random';
 import { findTg263Structure, normaliseStructureName } from '../../core/structures/tg263';
-import type { Vec3 } from '../../core/volume/volume';
+import { axisAlignedAffine, type Vec3, type Volume } from '../../core/volume/volume';
 import { writeFileAtomically } from '../io/atomic-write';
 import { ctImageStorage, writeCtSeries, type CtScannerTags } from '../io/ct-writer';
 import { writeRtStruct } from '../io/rtstruct-writer';
@@ -359,24 +359,7 @@ function imageGrid(dims: Vec3, spacingMm: Vec3, originLps: Vec3, frameOfReferenc
     normalLps: [0, 0, 1],
     slicePositionLps,
     slicePositionsMm: slicePositionLps.map((p) => p[2]),
-    affineIjkToLps: Float64Array.from([
-      spacingMm[0],
-      0,
-      0,
-      originLps[0],
-      0,
-      spacingMm[1],
-      0,
-      originLps[1],
-      0,
-      0,
-      spacingMm[2],
-      originLps[2],
-      0,
-      0,
-      0,
-      1,
-    ]),
+    affineIjkToLps: axisAlignedAffine(spacingMm, originLps),
     frameOfReferenceUid,
   };
 }
@@ -481,11 +464,20 @@ export function planDemoCohort(options: DemoOptions): DemoCasePlan[] {
   return plans;
 }
 
-/** The phantom of a planned case and its CT as the site's scanner renders it (HU, Int16). */
-export function renderDemoCase(plan: DemoCasePlan): { phantom: Phantom; hu: Int16Array } {
+/** The phantom of a planned case and its CT as the site's scanner renders it (HU, Int16, on the plan's grid). */
+export function renderDemoCase(plan: DemoCasePlan): { phantom: Phantom; ct: Volume<Int16Array> } {
   const phantom = generatePhantom(plan.spec, plan.grid);
   const { noiseHu, blurMm, huOffset } = plan.scanner;
-  return { phantom, hu: renderCt(phantom, { noiseHu, blurMm, huOffset }, plan.seed + 1) };
+  const { dims, spacingMm, originLps } = plan.grid;
+  return {
+    phantom,
+    ct: {
+      data: renderCt(phantom, { noiseHu, blurMm, huOffset }, plan.seed + 1),
+      dims,
+      spacingMm,
+      affineIjkToLps: axisAlignedAffine(spacingMm, originLps),
+    },
+  };
 }
 
 /**
@@ -565,7 +557,8 @@ export async function generateDemoCase(
   const phantomGrid = plan.grid;
   const frameOfReferenceUid = derivedUid(options.seed, `${patientId}:frame`);
   const grid = imageGrid(phantomGrid.dims, phantomGrid.spacingMm, phantomGrid.originLps, frameOfReferenceUid);
-  const { phantom, hu } = renderDemoCase(plan);
+  const { phantom, ct } = renderDemoCase(plan);
+  const hu = ct.data;
   const folder = path.join(outDir, site.code, patientId);
   const studyInstanceUid = derivedUid(options.seed, `${patientId}:study`);
   const sopInstanceUids = grid.slicePositionLps.map((_, k) =>
