@@ -21,7 +21,7 @@ import { upsertMetric } from '../repositories/metric.repository';
 import { taskIdentifier } from '../jobs/queues';
 import { countJobsWithKeyPrefix, enqueueJob } from '../repositories/job.repository';
 import type { BlobStore, StoredBlob } from '../storage/blob-store';
-import { loadCaseVolume } from './evaluation.service';
+import { caseGrid } from './evaluation.service';
 import type { MetricPool } from './metric-pool';
 
 /** The consensus variant ContourBench computes: STAPLE over every physician of the case. */
@@ -58,15 +58,16 @@ export async function computeStapleConsensus(
   const { db, blobs } = deps;
   const image = await findCaseImage(db, caseId);
   if (image === undefined) throw new AppError('NOT_FOUND', `case ${caseId} has no stored CT volume`);
-  const ct = await loadCaseVolume(blobs, image);
-  const grid = { dims: ct.dims, spacingMm: ct.spacingMm, affineIjkToLps: ct.affineIjkToLps };
+  // the grid only: the masks are compared, the CT's voxels are not needed
+  const grid = caseGrid(image);
+  const gridVoxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
   const byStructure = new Map<string, RaterContour[]>();
   for (const contour of await findPhysicianContours(db, caseId, image.seriesId)) {
     const list = byStructure.get(contour.tg263Name) ?? [];
     list.push(contour);
     byStructure.set(contour.tg263Name, list);
   }
-  const voxelCc = (ct.spacingMm[0] * ct.spacingMm[1] * ct.spacingMm[2]) / 1000;
+  const voxelCc = (grid.spacingMm[0] * grid.spacingMm[1] * grid.spacingMm[2]) / 1000;
   const computed: Array<{
     structureId: number;
     tg263Name: string;
@@ -82,12 +83,12 @@ export async function computeStapleConsensus(
     if (raters.length < 2) continue;
     const masks = await Promise.all(raters.map((r) => blobs.get(r.maskBlobSha256)));
     for (const [j, mask] of masks.entries())
-      if (mask.length !== ct.data.length)
+      if (mask.length !== gridVoxels)
         throw new AppError(
           'INVALID_INPUT',
-          `contour set ${raters[j]!.setId} ${tg263Name}: mask has ${mask.length} voxels, the CT ${ct.data.length}`,
+          `contour set ${raters[j]!.setId} ${tg263Name}: mask has ${mask.length} voxels, the CT ${gridVoxels}`,
         );
-    const result = staple(masks, ct.dims);
+    const result = staple(masks, grid.dims);
     const consensusMask: Mask = { ...grid, data: result.consensus };
     const compare = (reference: Mask, test: Mask) =>
       deps.metricPool ? deps.metricPool.compute(reference, test) : computeMetrics(reference, test);
@@ -99,7 +100,7 @@ export async function computeStapleConsensus(
     const pairMetrics = await Promise.all(
       pairs.map(({ a, b }) => compare({ ...grid, data: masks[a]! }, { ...grid, data: masks[b]! })),
     );
-    const { voxels, box } = binaryMaskSummary(result.consensus, ct.dims);
+    const { voxels, box } = binaryMaskSummary(result.consensus, grid.dims);
     computed.push({
       structureId: raters[0]!.structureId,
       tg263Name,

@@ -56,9 +56,13 @@ export async function loadCaseVolume(blobs: BlobStore, image: CaseImage): Promis
       'INVALID_INPUT',
       `CT volume blob ${image.volumeBlobSha256.slice(0, 12)}… has ${copy.byteLength} bytes; ${image.dims.join('x')} voxels need ${voxels * 2} (int16) or ${voxels * 4} (float32)`,
     );
+  return { data, ...caseGrid(image) };
+}
+
+/** The grid of a case's stored CT (dimensions, spacing, affine), without reading its voxels. */
+export function caseGrid(image: CaseImage): Omit<Volume, 'data'> {
   const spacingMm = image.spacingMm as Vec3;
   return {
-    data,
     dims: image.dims as Vec3,
     spacingMm,
     affineIjkToLps: gridAffine(image.directionLps, spacingMm, image.originLpsMm),
