@@ -28,6 +28,7 @@ import {
   contextNetworkGraph,
   thresholdCard,
   thresholdGraph,
+  upsampledAt,
   type ContextHead,
 } from './onnx/demo-models';
 import { fitHead, headLogits, type TrainingSet } from './onnx/fit-head';
@@ -44,34 +45,6 @@ interface CaseSamples {
   input: FloatTensor;
   /** flat indices (padded model grid) of the samples */
   voxels: Uint32Array;
-}
-
-/** Trilinear value at full-resolution voxel (z, y, x) of a coarse feature map, as Resize half_pixel. */
-function upsampledAt(
-  map: FloatTensor,
-  channel: number,
-  full: readonly number[],
-  z: number,
-  y: number,
-  x: number,
-): number {
-  const [, , d, h, w] = map.dims as [number, number, number, number, number];
-  const position = (o: number, n: number, fullN: number): [number, number, number] => {
-    const p = Math.min(n - 1, Math.max(0, ((o + 0.5) * n) / fullN - 0.5));
-    const a = Math.floor(p);
-    return [a, Math.min(n - 1, a + 1), p - a];
-  };
-  const [z0, z1, fz] = position(z, d, full[0]!);
-  const [y0, y1, fy] = position(y, h, full[1]!);
-  const [x0, x1, fx] = position(x, w, full[2]!);
-  const base = channel * d * h * w;
-  const at = (a: number, b: number, c: number) => map.data[base + (a * h + b) * w + c]!;
-  const lerp = (a: number, b: number, f: number) => a * (1 - f) + b * f;
-  return lerp(
-    lerp(lerp(at(z0, y0, x0), at(z0, y0, x1), fx), lerp(at(z0, y1, x0), at(z0, y1, x1), fx), fy),
-    lerp(lerp(at(z1, y0, x0), at(z1, y0, x1), fx), lerp(at(z1, y1, x0), at(z1, y1, x1), fx), fy),
-    fz,
-  );
 }
 
 /** The feature vector of padded-grid voxel `v`: local channels, then level 1 and level 2 upsampled. */

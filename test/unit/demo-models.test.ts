@@ -9,6 +9,7 @@ import {
   contextFeatureGraph,
   contextNetworkGraph,
   thresholdGraph,
+  upsampledAt,
   type ContextHead,
 } from '../../scripts/onnx/demo-models';
 import { fitHead, headLogits } from '../../scripts/onnx/fit-head';
@@ -42,31 +43,6 @@ async function committed(name: string): Promise<{ card: ModelCard; session: Onnx
 afterAll(async () => {
   await Promise.all(sessions.map((s) => s.release()));
 });
-
-/** Trilinear half-pixel upsampling of channel c of a [1, C, d, h, w] map at full-size voxel (z, y, x). */
-function upsampled(
-  map: { data: Float32Array; dims: readonly number[] },
-  c: number,
-  full: number[],
-  v: number[],
-) {
-  const [, , d, h, w] = map.dims as number[];
-  const pos = (o: number, n: number, f: number) => {
-    const p = Math.min(n - 1, Math.max(0, ((o + 0.5) * n) / f - 0.5));
-    const a = Math.floor(p);
-    return [a, Math.min(n - 1, a + 1), p - a] as const;
-  };
-  const [z0, z1, fz] = pos(v[0]!, d!, full[0]!);
-  const [y0, y1, fy] = pos(v[1]!, h!, full[1]!);
-  const [x0, x1, fx] = pos(v[2]!, w!, full[2]!);
-  const at = (a: number, b: number, e: number) => map.data[((c * d! + a) * h! + b) * w! + e]!;
-  const lerp = (a: number, b: number, f: number) => a * (1 - f) + b * f;
-  return lerp(
-    lerp(lerp(at(z0, y0, x0), at(z0, y0, x1), fx), lerp(at(z0, y1, x0), at(z0, y1, x1), fx), fy),
-    lerp(lerp(at(z1, y0, x0), at(z1, y0, x1), fx), lerp(at(z1, y1, x0), at(z1, y1, x1), fx), fy),
-    fz,
-  );
-}
 
 function dice(a: Uint8Array, b: Uint8Array): number {
   let na = 0;
@@ -174,8 +150,10 @@ describe('demo model graphs', () => {
       const flat = (v[0]! * H + v[1]!) * W + v[2]!;
       const row: number[] = [];
       for (let c = 0; c < LOCAL_CHANNELS; c += 1) row.push(local!.data[c * D * H * W + flat]!);
-      for (let c = 0; c < LEVEL1_CHANNELS; c += 1) row.push(upsampled(level1!, c, [D, H, W], v));
-      for (let c = 0; c < LEVEL2_CHANNELS; c += 1) row.push(upsampled(level2!, c, [D, H, W], v));
+      for (let c = 0; c < LEVEL1_CHANNELS; c += 1)
+        row.push(upsampledAt(level1!, c, [D, H, W], v[0]!, v[1]!, v[2]!));
+      for (let c = 0; c < LEVEL2_CHANNELS; c += 1)
+        row.push(upsampledAt(level2!, c, [D, H, W], v[0]!, v[1]!, v[2]!));
       const expected = headLogits(head, row);
       for (let k = 0; k < 3; k += 1)
         worst = Math.max(worst, Math.abs(logits.data[k * D * H * W + flat]! - expected[k]!));
