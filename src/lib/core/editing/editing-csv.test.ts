@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { editingCsvColumns, parseEditingCsv } from './editing-csv';
+import { editingCsvColumns, formatCsvRecord, parseEditingCsv } from './editing-csv';
 
 const header = editingCsvColumns.join(',');
 const good =
@@ -179,5 +179,11 @@ describe('parseEditingCsv', () => {
     const { rows, errors } = parseEditingCsv(text, 'm.csv');
     expect(rows.map((r) => r.line)).toEqual([2, 4]);
     expect(errors.map((e) => e.line)).toEqual([3, 5]);
+  });
+});
+
+describe('formatCsvRecord', () => {
+  it('quotes fields with commas, quotes or line breaks and doubles quotes', () => {
+    expect(formatCsvRecord(['a', 'b,c', 'say "hi"', 'x\ny', ''])).toBe('a,"b,c","say ""hi""","x\ny",');
   });
 });

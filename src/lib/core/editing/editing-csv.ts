@@ -206,6 +206,13 @@ function readCsvRecords(text: string): { records: CsvRecord[]; errors: EditingCs
   return { records, errors };
 }
 
+/** One CSV record (no line end): a field holding a comma, quote or line break is quoted, quotes doubled. */
+export function formatCsvRecord(values: readonly string[]): string {
+  return values
+    .map((value) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value))
+    .join(',');
+}
+
 /**
  * Parses and validates an editing-time CSV (columns documented at the top of this file). `source` names
  * the file in messages. Every problem is reported with its line: syntax, header (missing required,

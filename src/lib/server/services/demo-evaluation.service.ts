@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatCsvRecord } from '../../core/editing/editing-csv';
 import { AppError } from '../../core/errors';
 import { parseModelReference } from '../../core/models/model-card';
 import { mulberry32 } from '../../core/phantom/random';
@@ -126,7 +127,7 @@ export async function importAiEditingSessions(
       const started = new Date(edit.startedAt);
       const ended = new Date(started.getTime() + Math.round(activeSeconds * 1.15) * 1000);
       csv.push(
-        [
+        formatCsvRecord([
           demoCase.site,
           pseudonym,
           edit.observer,
@@ -138,9 +139,7 @@ export async function importAiEditingSessions(
           String(aiSet),
           String(toSet),
           'demo',
-        ]
-          .map((value) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value))
-          .join(','),
+        ]),
       );
     }
   }

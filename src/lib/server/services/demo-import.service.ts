@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { formatCsvRecord } from '../../core/editing/editing-csv';
 import { AppError } from '../../core/errors';
 import type { Db } from '../db/connection';
 import { findCaseId } from '../repositories/case.repository';
@@ -76,9 +77,7 @@ export async function importDemoCohort(
           setId ? String(setId) : '',
           'demo',
         );
-        csv.push(
-          row.map((value) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value)).join(','),
-        );
+        csv.push(formatCsvRecord(row));
       }
     }
     if (demoCase.split === 'test')
