@@ -70,7 +70,7 @@ export default ts.config(
     ],
   ),
   layer(['src/lib/server/services/**'], [noKysely]),
-  layer(['src/routes/**', 'src/cli/**'], [noKysely, noRepositories]),
+  layer(['src/routes/**', 'src/cli/**', 'src/lib/server/api/**'], [noKysely, noRepositories]),
   layer(
     ['src/lib/charts/**', 'src/lib/components/**'],
     [

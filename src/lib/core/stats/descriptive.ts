@@ -23,7 +23,8 @@ function finiteSorted(values: readonly number[], what: string): Float64Array {
 
 /**
  * The p-quantile (0..1) of sorted values by linear interpolation between order statistics (Hyndman and
- * Fan type 7, the default of R and numpy).
+ * Fan type 7, the default of R and numpy). +∞ (a missed structure's distance) is allowed: a quantile
+ * that interpolates towards it is +∞.
  */
 export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) throw new RangeError('quantile of no values');
@@ -31,7 +32,11 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const h = (sorted.length - 1) * p;
   const lo = Math.floor(h);
   const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+  const a = sorted[lo]!;
+  const b = sorted[hi]!;
+  // exact order statistics and equal neighbours need no interpolation (and stay right for +∞)
+  if (h === lo || a === b) return a;
+  return a + (h - lo) * (b - a);
 }
 
 /** The median of the values (type 7 quantile 0.5). */
@@ -77,14 +82,15 @@ export interface BootstrapOptions {
 /**
  * Percentile bootstrap confidence interval of `statistic` (the median by default): `resamples` samples of
  * the same size drawn with replacement, the statistic of each, and the (1 - level) / 2 and (1 + level) / 2
- * type 7 quantiles of those. Null for fewer than 2 values.
+ * type 7 quantiles of those. Null for fewer than 2 values. Infinite values reach the statistic, which
+ * decides whether it accepts them (the default median refuses them).
  */
 export function bootstrapCi(
   values: readonly number[],
   options: BootstrapOptions,
   statistic: (sample: number[]) => number = median,
 ): { estimate: number; lower: number; upper: number; level: number; resamples: number } | null {
-  finiteSorted(values, 'bootstrap');
+  for (const v of values) if (Number.isNaN(v)) throw new RangeError('bootstrap: NaN is not a value');
   const n = values.length;
   if (n < 2) return null;
   const resamples = options.resamples ?? 2000;

@@ -385,6 +385,19 @@ export interface ConsensusRaterTable {
   computed_at: DefaultTimestamp;
 }
 
+export interface AcceptanceCriterionTable {
+  id: Id;
+  criteria_set: string;
+  structure_id: number | null;
+  metric: string;
+  comparator: '>=' | '<=';
+  threshold: number;
+  min_pass_rate: Generated<number>;
+  note: Generated<string>;
+  created_at: DefaultTimestamp;
+  created_by: number | null;
+}
+
 export interface Database {
   role: RoleTable;
   site: SiteTable;
@@ -413,6 +426,7 @@ export interface Database {
   health_ping: HealthPingTable;
   uid_map: UidMapTable;
   consensus_rater: ConsensusRaterTable;
+  acceptance_criterion: AcceptanceCriterionTable;
 }
 
 /**
@@ -714,6 +728,18 @@ export const schemaColumns = {
     iterations: false,
     converged: false,
     computed_at: false,
+  },
+  acceptance_criterion: {
+    id: false,
+    criteria_set: false,
+    structure_id: true,
+    metric: false,
+    comparator: false,
+    threshold: false,
+    min_pass_rate: false,
+    note: false,
+    created_at: false,
+    created_by: true,
   },
 } as const satisfies { [T in keyof Database]: Nullability<Database[T]> };
 

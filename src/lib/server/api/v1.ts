@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { AppError } from '../../core/errors';
+import { metricNames } from '../../core/metrics/metric-catalogue';
+import { requireApiToken } from '../auth/api-token';
+import type { Db } from '../db/connection';
+import { errorResponse } from '../http';
+import type { MetricRowFilter, ModelFilter } from '../services/analytics-values';
+import { sharedRuntime } from '../runtime';
+
+// The /api/v1 boundary: query parameters parsed once by zod (the same schemas document them in
+// openapi.json), JSON that keeps +∞ as "Infinity", CSV where asked.
+
+const day = z.iso.date();
+const list = z.array(z.string().min(1).max(200)).optional();
+
+/** Filters every analysis endpoint accepts; lists are repeated parameters or comma-separated. */
+export const filterSchema = z.strictObject({
+  model: list.describe('model NAME or NAME@VERSION (repeatable)'),
+  structure: list.describe('TG-263 structure name (repeatable), e.g. Heart'),
+  site: list.describe('site code (repeatable)'),
+  observer: list.describe(
+    'observer code (repeatable): rows where the observer drew the test or the reference',
+  ),
+  cohort: z.string().min(1).max(128).optional().describe('cohort name'),
+  from: day.optional().describe('first day included, YYYY-MM-DD'),
+  to: day.optional().describe('last day included, YYYY-MM-DD'),
+  dateField: z
+    .enum(['acquisition', 'evaluation'])
+    .default('acquisition')
+    .describe('the date filtered and charted: the CT acquisition date or when the metric was computed'),
+});
+
+export const metricSchema = z
+  .enum(metricNames as [string, ...string[]])
+  .describe('metric name (see the metric definitions in each response)');
+
+export type FilterParams = z.infer<typeof filterSchema>;
+
+function parseModel(text: string): ModelFilter {
+  const at = text.lastIndexOf('@');
+  if (at === 0 || at === text.length - 1)
+    throw new AppError('INVALID_ARGUMENT', `model "${text}": expected NAME or NAME@VERSION`);
+  return at < 0 ? { name: text } : { name: text.slice(0, at), version: text.slice(at + 1) };
+}
+
+/** The repository filter of parsed query parameters. */
+export function toRowFilter(params: FilterParams): MetricRowFilter {
+  return {
+    models: params.model?.map(parseModel),
+    structures: params.structure,
+    sites: params.site,
+    observers: params.observer,
+    cohort: params.cohort,
+    from: params.from,
+    to: params.to,
+    dateField: params.dateField,
+  };
+}
+
+/**
+ * Query parameters as an object for a zod schema: a parameter whose schema is an array collects every
+ * occurrence, comma-separated values split; others take the single value. Unknown parameters are refused
+ * by the (strict) schema, so a misspelt filter never silently widens a result.
+ */
+export function parseQuery<S extends z.ZodObject>(schema: S, url: URL): z.infer<S> {
+  const raw: Record<string, unknown> = {};
+  for (const name of new Set(url.searchParams.keys())) {
+    const field = schema.shape[name] as z.ZodType | undefined;
+    const values = url.searchParams.getAll(name);
+    const isList = field !== undefined && unwrap(field) instanceof z.ZodArray;
+    raw[name] = isList
+      ? values
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter((v) => v.length > 0)
+      : values[values.length - 1];
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `query: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
+}
+
+function unwrap(type: z.ZodType): z.ZodType {
+  let current: z.ZodType = type;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault)
+    current = current.unwrap() as z.ZodType;
+  return current;
+}
+
+/** JSON with +∞ as the string "Infinity" (DESIGN.md), which JSON.stringify would turn into null. */
+export function apiJson(body: unknown, status = 200): Response {
+  const text = JSON.stringify(body, (_key, value: unknown) =>
+    value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : value,
+  );
+  return new Response(text, { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+}
+
+/**
+ * An /api/v1 handler: checks the bearer token, hands the handler the database, maps errors to
+ * statuses with the message.
+ */
+export function v1Handler(
+  handler: (context: {
+    db: Db;
+    url: URL;
+    params: Record<string, string>;
+    request: Request;
+  }) => Promise<Response>,
+) {
+  return async ({
+    request,
+    url,
+    params,
+  }: {
+    request: Request;
+    url: URL;
+    params: Record<string, string>;
+  }): Promise<Response> => {
+    try {
+      const runtime = await sharedRuntime();
+      requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
+      return await handler({ db: runtime.database.db, url, params, request });
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}

@@ -1,0 +1,182 @@
+import { describeMetric, metricDefinition, type MetricDefinition } from '../../core/metrics/metric-catalogue';
+import { rankableValues, sortedWithMissed, summariseMetricSample } from '../../core/stats/metric-sample';
+import { hodgesLehmann, wilcoxonSignedRank } from '../../core/stats/rank-tests';
+import { quantileSorted } from '../../core/stats/descriptive';
+import type { Db } from '../db/connection';
+import {
+  aggregateObserverPairs,
+  aggregateRaterPerformance,
+  findMetricValues,
+  type MetricRowFilter,
+  type MetricValueRow,
+  type PairAggregateRow,
+} from '../repositories/analytics.repository';
+import { goodness, groupBy, modelLabel, round, rowValue, worse } from './analytics-values';
+
+/** The metrics of the agreement matrices: overlap, boundary distance and boundary agreement. */
+export const AGREEMENT_METRICS = ['dice', 'hd95_mm', 'surface_dice_2mm'] as const;
+
+export type AgreementFilter = Pick<
+  MetricRowFilter,
+  'cohort' | 'structures' | 'sites' | 'observers' | 'models' | 'from' | 'to'
+>;
+
+interface Quartiles {
+  n: number;
+  missed: number;
+  median: number | null;
+  q1: number | null;
+  q3: number | null;
+}
+
+const quartiles = (row: PairAggregateRow | undefined): Quartiles | null =>
+  row === undefined
+    ? null
+    : {
+        n: row.n,
+        missed: row.missed,
+        median: round(row.median),
+        q1: round(row.q1),
+        q3: round(row.q3),
+      };
+
+export const ENVELOPE_TEST =
+  'per case, the model against the worst observer (both measured against the STAPLE consensus): Wilcoxon signed-rank of the paired differences, two-sided, alpha 0.05, Hodges-Lehmann shift with 95% CI; "outside" when the model is significantly worse than the worst observer, "within" otherwise; fewer than 6 cases cannot reach p < 0.05 and are reported as "too few cases"';
+
+/**
+ * Inter-observer agreement of a cohort: per structure, the matrix of every pair of observers (median and
+ * quartiles of Dice, HD95 and surface Dice at 2 mm over the cases both drew), each observer against the
+ * STAPLE consensus (the same metrics plus STAPLE's sensitivity and specificity), and the human envelope
+ * of each model (see ENVELOPE_TEST).
+ */
+export async function observerAgreement(db: Db, filter: AgreementFilter) {
+  const metrics = AGREEMENT_METRICS.map(metricDefinition);
+  const [aggregates, raters, consensusRows] = await Promise.all([
+    Promise.all(metrics.map((m) => aggregateObserverPairs(db, m, filter))),
+    aggregateRaterPerformance(db, filter),
+    findMetricValues(db, metrics, { ...filter, referenceSource: 'consensus' }),
+  ]);
+  const structures = new Set<string>();
+  for (const list of aggregates) for (const row of list) structures.add(row.structure);
+  const key = (r: { structure: string; referenceObserver: string | null; testObserver: string | null }) =>
+    `${r.structure}|${r.referenceObserver}|${r.testObserver}`;
+  const indexed = aggregates.map((list) => new Map(list.map((row) => [key(row), row])));
+  const rowsByStructure = groupBy(consensusRows, (r) => r.structure);
+
+  return {
+    metrics: metrics.map(describeMetric),
+    tests: {
+      pairwise: 'median and quartiles (percentile_cont) over the cases both observers drew',
+      consensus:
+        'STAPLE (Warfield 2004) of every physician of the case; sensitivity and specificity are medians of the per-case STAPLE estimates',
+      envelope: ENVELOPE_TEST,
+    },
+    caveat:
+      'The observers contributed to the consensus and the model did not, so distances to the consensus favour the observers.',
+    structures: [...structures].sort().map((structure) => {
+      const pairRows = aggregates[0]!.filter(
+        (r) => r.structure === structure && r.referenceSource === 'physician',
+      );
+      const observers = [
+        ...new Set(
+          pairRows
+            .flatMap((r) => [r.referenceObserver!, r.testObserver!])
+            .concat(
+              aggregates[0]!
+                .filter((r) => r.structure === structure && r.referenceSource === 'consensus')
+                .map((r) => r.testObserver!),
+            ),
+        ),
+      ].sort();
+      return {
+        structure,
+        observers,
+        pairwise: pairRows.map((r) => ({
+          observerA: r.referenceObserver,
+          observerB: r.testObserver,
+          ...Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(indexed[i]!.get(key(r)))])),
+        })),
+        againstConsensus: aggregates[0]!
+          .filter((r) => r.structure === structure && r.referenceSource === 'consensus')
+          .map((r) => {
+            const staple = raters.find((p) => p.structure === structure && p.observer === r.testObserver);
+            return {
+              observer: r.testObserver,
+              ...Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(indexed[i]!.get(key(r)))])),
+              staple:
+                staple === undefined
+                  ? null
+                  : {
+                      cases: staple.cases,
+                      sensitivityMedian: round(staple.sensitivityMedian),
+                      specificityMedian: round(staple.specificityMedian),
+                      converged: staple.converged,
+                    },
+            };
+          }),
+        envelope: humanEnvelope(metrics, rowsByStructure.get(structure) ?? []),
+      };
+    }),
+  };
+}
+
+/** The envelope of every model found among a structure's rows against the consensus, per metric. */
+function humanEnvelope(metrics: readonly MetricDefinition[], rows: MetricValueRow[]) {
+  const byCase = groupBy(rows, (r) => r.caseId);
+  const models = [...new Set(rows.map(modelLabel).filter((m): m is string => m !== null))].sort();
+  return models.map((model) => ({
+    model,
+    metrics: Object.fromEntries(
+      metrics.map((metric, i) => {
+        const modelValues: number[] = [];
+        const worstValues: number[] = [];
+        const observerMedians: number[] = [];
+        for (const caseRows of byCase.values()) {
+          const modelRow = caseRows.find((r) => modelLabel(r) === model);
+          const modelValue = modelRow === undefined ? null : rowValue(metric, modelRow, i);
+          const observerValues = caseRows
+            .filter((r) => r.testSource === 'physician')
+            .map((r) => rowValue(metric, r, i))
+            .filter((v): v is number => v !== null);
+          if (modelValue === null || observerValues.length < 2) continue;
+          modelValues.push(modelValue);
+          worstValues.push(observerValues.reduce((a, b) => worse(metric, a, b)));
+          observerMedians.push(quantileSorted(sortedWithMissed(observerValues), 0.5));
+        }
+        return [metric.name, envelopeVerdict(metric, modelValues, worstValues, observerMedians)];
+      }),
+    ),
+  }));
+}
+
+function envelopeVerdict(
+  metric: MetricDefinition,
+  modelValues: number[],
+  worstValues: number[],
+  observerMedians: number[],
+) {
+  const n = modelValues.length;
+  const a = rankableValues(modelValues, worstValues);
+  const b = rankableValues(worstValues, modelValues);
+  // positive when the model is better than the worst observer on that case, whatever the metric's direction
+  const gains = a.map((v, i) => goodness(metric, v) - goodness(metric, b[i]!));
+  const base = {
+    cases: n,
+    model: summariseMetricSample(modelValues),
+    worstObserver: summariseMetricSample(worstValues),
+    medianObserver: summariseMetricSample(observerMedians),
+    casesAtLeastAsGoodAsWorstObserver: gains.filter((g) => g >= 0).length,
+  };
+  if (n < 6) return { ...base, test: null, verdict: 'too few cases' as const };
+  if (gains.every((g) => g === 0)) return { ...base, test: null, verdict: 'within' as const };
+  const test = wilcoxonSignedRank(gains);
+  const finite = [...modelValues, ...worstValues].every(Number.isFinite);
+  // model - worst observer in the metric's unit
+  const shift = finite ? hodgesLehmann(modelValues, worstValues, { paired: true }) : null;
+  const modelWorse = test.statistic < (test.n * (test.n + 1)) / 4;
+  return {
+    ...base,
+    test: { ...test, shift },
+    verdict: test.p < 0.05 && modelWorse ? ('outside' as const) : ('within' as const),
+  };
+}

@@ -1,0 +1,15 @@
+import { AppError } from '$lib/core/errors';
+import { apiJson, v1Handler } from '$lib/server/api/v1';
+import { criteriaSets, saveCriteriaSet } from '$lib/server/services/model-comparison.service';
+import type { RequestHandler } from './$types';
+
+/** Every acceptance criteria set with its criteria. */
+export const GET: RequestHandler = v1Handler(async ({ db }) => apiJson({ sets: await criteriaSets(db) }));
+
+/** Replaces (or creates) one set: JSON {"name": ..., "criteria": [{structure, metric, comparator, threshold, minPassRate, note}]}. */
+export const PUT: RequestHandler = v1Handler(async ({ db, request }) => {
+  const body: unknown = await request.json().catch(() => {
+    throw new AppError('INVALID_INPUT', 'the request body is not JSON');
+  });
+  return apiJson(await saveCriteriaSet(db, body, 'request body'));
+});
