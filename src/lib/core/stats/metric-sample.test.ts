@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { quantileSorted } from './descriptive';
-import { rankableValues, summariseMetricSample } from './metric-sample';
+import { bootstrapCi, quantileSorted } from './descriptive';
+import { bootstrapMedianCi, rankableValues, summariseMetricSample } from './metric-sample';
 import { mannWhitneyU } from './rank-tests';
 
 describe('metric samples with missed structures', () => {
@@ -21,10 +21,19 @@ describe('metric samples with missed structures', () => {
 
   it('summarises finite samples like summarise, with a repeatable bootstrap interval', () => {
     const values = [0.81, 0.9, 0.85, 0.88, 0.92, 0.79, 0.86];
-    const a = summariseMetricSample(values, 7);
+    const a = summariseMetricSample(values, { seed: 7 });
     expect(a.mean).toBeCloseTo(0.858571428571, 10);
     expect(a.median).toBe(0.86);
-    expect(a.medianCi).toEqual(summariseMetricSample(values, 7).medianCi);
+    expect(a.medianCi).toEqual(summariseMetricSample(values, { seed: 7 }).medianCi);
+    // the same draws as the general bootstrap on the sorted values
+    const sorted = [...values].sort((x, y) => x - y);
+    const general = bootstrapCi(sorted, { seed: 7 })!;
+    expect([a.medianCi!.lower, a.medianCi!.upper]).toEqual([general.lower, general.upper]);
+    const even = [...sorted, 0.95];
+    const fast = bootstrapMedianCi(Float64Array.from(even), { seed: 3, resamples: 500 })!;
+    const slow = bootstrapCi(even, { seed: 3, resamples: 500 })!;
+    expect([fast.lower, fast.upper]).toEqual([slow.lower, slow.upper]);
+    expect(summariseMetricSample(values, { medianCi: false }).medianCi).toBeNull();
     expect(a.medianCi!.lower).toBeLessThanOrEqual(0.86);
     expect(a.medianCi!.upper).toBeGreaterThanOrEqual(0.86);
     expect(summariseMetricSample([]).median).toBeNull();

@@ -1,3 +1,10 @@
+import {
+  kthPairValue,
+  pairQuantile,
+  pairwiseDifferences,
+  walshAverages,
+  type PairwiseValues,
+} from './pairwise-order';
 import { quantileSorted } from './descriptive';
 import { chiSquareUpperTail, standardNormalCdf, standardNormalQuantile } from './distributions';
 
@@ -234,10 +241,6 @@ export function hodgesLehmann(
     if (y !== undefined && y.length !== x.length) throw new RangeError('paired samples differ in length');
     const n = d.length;
     if (n === 0) throw new RangeError('Hodges-Lehmann of no pairs');
-    const walsh = new Float64Array((n * (n + 1)) / 2);
-    let w = 0;
-    for (let i = 0; i < n; i += 1) for (let j = i; j < n; j += 1) walsh[w++] = (d[i]! + d[j]!) / 2;
-    walsh.sort();
     let k: number;
     let method: string;
     if (n < 50) {
@@ -253,17 +256,12 @@ export function hodgesLehmann(
       k = Math.max(1, Math.round((n * (n + 1)) / 4 - standardNormalQuantile(1 - alpha / 2) * sd));
       method = 'Hodges-Lehmann (Walsh averages), normal-approximation signed-rank interval';
     }
-    const [lower, upper] = orderInterval(walsh, k);
-    return { estimate: quantileSorted(walsh, 0.5), lower, upper, level, method };
+    return { ...pairEstimate(walshValues(d), k), level, method };
   }
   if (y === undefined || x.length === 0 || y.length === 0)
     throw new RangeError('the two-sample Hodges-Lehmann shift needs values in both samples');
   const m = x.length;
   const n = y.length;
-  const differences = new Float64Array(m * n);
-  let w = 0;
-  for (const a of x) for (const b of y) differences[w++] = a - b;
-  differences.sort();
   let k: number;
   let method: string;
   if (m < 50 && n < 50) {
@@ -280,6 +278,41 @@ export function hodgesLehmann(
     k = Math.max(1, Math.round((m * n) / 2 - standardNormalQuantile(1 - alpha / 2) * sd));
     method = 'Hodges-Lehmann (pairwise differences), normal-approximation rank-sum interval';
   }
-  const [lower, upper] = orderInterval(differences, k);
-  return { estimate: quantileSorted(differences, 0.5), lower, upper, level, method };
+  return { ...pairEstimate(differenceValues(x, y), k), level, method };
+}
+
+/** Pair counts up to which the pair values are sorted outright; beyond, order statistics are searched. */
+const SORT_PAIRS_UP_TO = 50_000;
+
+function walshValues(d: readonly number[]): Float64Array | PairwiseValues {
+  const n = d.length;
+  const sorted = Float64Array.from(d).sort();
+  if ((n * (n + 1)) / 2 > SORT_PAIRS_UP_TO) return walshAverages(sorted);
+  const walsh = new Float64Array((n * (n + 1)) / 2);
+  let w = 0;
+  for (let i = 0; i < n; i += 1) for (let j = i; j < n; j += 1) walsh[w++] = (sorted[i]! + sorted[j]!) / 2;
+  return walsh.sort();
+}
+
+function differenceValues(x: readonly number[], y: readonly number[]): Float64Array | PairwiseValues {
+  if (x.length * y.length > SORT_PAIRS_UP_TO)
+    return pairwiseDifferences(Float64Array.from(x).sort(), Float64Array.from(y).sort());
+  const differences = new Float64Array(x.length * y.length);
+  let w = 0;
+  for (const a of x) for (const b of y) differences[w++] = a - b;
+  return differences.sort();
+}
+
+/** The median of the pair values and the interval of order statistics [k, N + 1 - k]. */
+function pairEstimate(values: Float64Array | PairwiseValues, k: number) {
+  if (values instanceof Float64Array) {
+    const [lower, upper] = orderInterval(values, k);
+    return { estimate: quantileSorted(values, 0.5), lower, upper };
+  }
+  const i = Math.max(1, Math.min(values.size, k));
+  return {
+    estimate: pairQuantile(values, 0.5),
+    lower: kthPairValue(values, i),
+    upper: kthPairValue(values, values.size + 1 - i),
+  };
 }

@@ -40,3 +40,79 @@ export const siteShiftSchema = filterSchema.extend({
     .describe('image features: reference window of acquisition dates, first day'),
   windowTo: z.iso.date().optional().describe('image features: reference window, last day'),
 });
+
+export const driftSchema = filterSchema.extend({
+  metric: metricSchema.default('dice'),
+  reference: referenceParam,
+  subject: z
+    .enum(['model', 'physician'])
+    .default('model')
+    .describe("whose contours: the models' or the physicians'"),
+  bySite: z
+    .enum(['true', 'false'])
+    .default('true')
+    .describe('one series per site (true) or the sites pooled'),
+  baselinePoints: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(1000)
+    .default(20)
+    .describe('the first N points set the limits'),
+  baselineFrom: z.iso
+    .date()
+    .optional()
+    .describe('baseline window of dates instead of the first N points, first day'),
+  baselineTo: z.iso.date().optional().describe('baseline window, last day'),
+  lambda: z.coerce.number().gt(0).lte(1).default(0.2).describe('EWMA weight'),
+  L: z.coerce.number().gt(0).lte(6).default(3).describe('EWMA limit width in sigmas'),
+  k: z.coerce.number().min(0).lte(3).default(0.5).describe('CUSUM reference value in sigmas'),
+  h: z.coerce.number().gt(0).lte(20).default(5).describe('CUSUM decision interval in sigmas'),
+  runLength: z.coerce.number().int().min(2).max(20).default(8).describe('WE4 run length (Nelson: 9)'),
+});
+
+export const alarmsSchema = z.strictObject({
+  open: z.enum(['true', 'false']).default('true').describe('only alarms not acknowledged yet'),
+  site: z.array(z.string().min(1).max(64)).optional().describe('site code (repeatable)'),
+  structure: z.array(z.string().min(1).max(64)).optional().describe('TG-263 structure name (repeatable)'),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
+export const acknowledgeSchema = z.strictObject({
+  note: z.string().min(1).max(2000).describe('what was found and done'),
+  user: z.email().optional().describe('email of the acknowledging user'),
+});
+
+export const editingSchema = filterSchema.extend({
+  aplTolerance: z.coerce
+    .number()
+    .refine((v) => [0, 1, 2, 3].includes(v), 'one of 0, 1, 2, 3')
+    .default(2)
+    .describe('APL tolerance in mm'),
+  surfaceDiceTolerance: z.coerce
+    .number()
+    .refine((v) => [1, 2, 3].includes(v), 'one of 1, 2, 3')
+    .default(2)
+    .describe('surface Dice tolerance in mm'),
+});
+
+export const metricsSchema = filterSchema.extend({
+  referenceSource: z
+    .enum(['physician', 'consensus', 'model', 'corrected'])
+    .optional()
+    .describe('source of the reference contour set'),
+  testSource: z
+    .enum(['physician', 'consensus', 'model', 'corrected'])
+    .optional()
+    .describe('source of the test contour set'),
+  run: z.coerce.number().int().positive().optional().describe('evaluation run id'),
+  format: z.enum(['json', 'csv']).default('json'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1000)
+    .describe('rows per page (CSV: up to 100,000)'),
+  offset: z.coerce.number().int().min(0).default(0),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../../core/errors';
+import { AppError, describeIssues } from '../../core/errors';
 import { metricNames } from '../../core/metrics/metric-catalogue';
 import { requireApiToken } from '../auth/api-token';
 import type { Db } from '../db/connection';
@@ -77,10 +77,7 @@ export function parseQuery<S extends z.ZodObject>(schema: S, url: URL): z.infer<
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success)
-    throw new AppError(
-      'INVALID_ARGUMENT',
-      `query: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; ')}`,
-    );
+    throw new AppError('INVALID_ARGUMENT', `query: ${describeIssues(parsed.error.issues, 'parameters')}`);
   return parsed.data;
 }
 

@@ -34,24 +34,18 @@ export interface MetricRowFilter {
   evaluationRunId?: number;
 }
 
+/** One metric row as analyses read it: only what they group and order by, to keep 100,000 rows light. */
 export interface MetricValueRow {
-  metricId: number;
   caseId: number;
   casePseudonym: string;
   site: string;
-  acquisitionDate: string | null;
-  computedAt: Date;
+  /** 'YYYY-MM-DD': the acquisition date, or the day the metric was computed (filter.dateField) */
+  date: string;
   structure: string;
-  referenceSetId: number;
-  referenceSource: ContourSetSource;
-  referenceObserver: string | null;
-  testSetId: number;
   testSource: ContourSetSource;
   testObserver: string | null;
+  /** NAME@VERSION of the test set's model, null for other sources */
   model: string | null;
-  modelVersion: string | null;
-  modelVersionId: number | null;
-  evaluationRunId: number | null;
   referenceEmpty: boolean;
   testEmpty: boolean;
   /** one value per requested metric, in the order asked */
@@ -70,11 +64,25 @@ function inCohort(caseIdColumn: string, cohort: string) {
     where cc.case_id = ${sql.ref(caseIdColumn)} and co.name = ${cohort})`;
 }
 
+/** The model (aliases mo, mv) is one of these. */
+function modelMatches(models: readonly ModelFilter[]) {
+  const each = models.map((m) =>
+    m.version === undefined
+      ? sql`mo.name = ${m.name}`
+      : sql`(mo.name = ${m.name} and mv.version = ${m.version})`,
+  );
+  return sql<SqlBool>`(${sql.join(each, sql` or `)})`;
+}
+
+/** The day a row is placed at (filter.dateField). */
+function dateExpression(filter: MetricRowFilter) {
+  return filter.dateField === 'evaluation'
+    ? sql<string>`(m.computed_at at time zone 'UTC')::date`
+    : sql<string>`c.acquisition_date`;
+}
+
 function baseQuery(db: Db, filter: MetricRowFilter) {
-  const dateColumn =
-    filter.dateField === 'evaluation'
-      ? sql`(m.computed_at at time zone 'UTC')::date`
-      : sql`c.acquisition_date`;
+  const dateColumn = dateExpression(filter);
   return db
     .selectFrom('metric as m')
     .innerJoin('patient_case as c', 'c.id', 'm.case_id')
@@ -97,16 +105,7 @@ function baseQuery(db: Db, filter: MetricRowFilter) {
         );
       if (filter.referenceObservers?.length)
         clauses.push(eb('rob.code', 'in', [...filter.referenceObservers]));
-      if (filter.models?.length)
-        clauses.push(
-          eb.or(
-            filter.models.map((model) =>
-              model.version === undefined
-                ? eb('mo.name', '=', model.name)
-                : eb.and([eb('mo.name', '=', model.name), eb('mv.version', '=', model.version)]),
-            ),
-          ),
-        );
+      if (filter.models?.length) clauses.push(modelMatches(filter.models));
       if (filter.cohort !== undefined) clauses.push(inCohort('m.case_id', filter.cohort));
       if (filter.testSource !== undefined) clauses.push(eb('ts.source', '=', filter.testSource));
       if (filter.referenceSource !== undefined) clauses.push(eb('rs.source', '=', filter.referenceSource));
@@ -119,49 +118,32 @@ function baseQuery(db: Db, filter: MetricRowFilter) {
 }
 
 /**
- * The value of one metric on every matching row, with what analyses group by (site, structure, observers,
- * model version, dates), ordered by acquisition date, case and row. `limit`/`offset` page through it.
+ * The values of the metrics on every matching row, with what analyses group by (site, structure, test
+ * observer or model, date), in no particular order.
  */
 export async function findMetricValues(
   db: Db,
   metrics: readonly MetricDefinition[],
   filter: MetricRowFilter,
-  page: { limit?: number; offset?: number } = {},
 ): Promise<MetricValueRow[]> {
-  let query = baseQuery(db, filter)
+  const rows = await baseQuery(db, filter)
     .select([
-      'm.id as metricId',
       'm.case_id as caseId',
       'c.pseudonym as casePseudonym',
       's.code as site',
-      'c.acquisition_date as acquisitionDate',
-      'm.computed_at as computedAt',
+      sql<string>`coalesce(${dateExpression(filter)}, (m.computed_at at time zone 'UTC')::date)::text`.as(
+        'date',
+      ),
       'st.tg263_name as structure',
-      'm.reference_set_id as referenceSetId',
-      'rs.source as referenceSource',
-      'rob.code as referenceObserver',
-      'm.test_set_id as testSetId',
       'ts.source as testSource',
       'tob.code as testObserver',
-      'mo.name as model',
-      'mv.version as modelVersion',
-      'mv.id as modelVersionId',
-      'm.evaluation_run_id as evaluationRunId',
+      sql<string | null>`mo.name || '@' || mv.version`.as('model'),
       'm.reference_empty as referenceEmpty',
       'm.test_empty as testEmpty',
-      ...metrics.map((metric, i) => metricExpression(metric).as(`v${i}`)),
+      sql<Array<number | null>>`array[${sql.join(metrics.map(metricExpression))}]::float8[]`.as('values'),
     ])
-    .orderBy('c.acquisition_date')
-    .orderBy('m.case_id')
-    .orderBy('m.id');
-  if (page.limit !== undefined) query = query.limit(page.limit);
-  if (page.offset !== undefined) query = query.offset(page.offset);
-  const rows = (await query.execute()) as Array<Omit<MetricValueRow, 'values'> & Record<string, unknown>>;
-  return rows.map((row) => {
-    const values = metrics.map((_, i) => row[`v${i}`] as number | null);
-    for (let i = 0; i < metrics.length; i += 1) delete row[`v${i}`];
-    return { ...row, values } as MetricValueRow;
-  });
+    .execute();
+  return rows as MetricValueRow[];
 }
 
 /** Every stored column of the matching metric rows (the /metrics export), with the same grouping fields. */
@@ -225,38 +207,45 @@ export interface PairAggregateRow {
   referenceObserver: string | null;
   testObserver: string | null;
   referenceSource: ContourSetSource;
-  n: number;
   missed: number;
-  median: number | null;
-  q1: number | null;
-  q3: number | null;
+  /** per metric asked: defined values and their quartiles [q1, median, q3] (percentile_cont) */
+  n: number[];
+  quartiles: Array<[number, number, number] | null>;
+}
+
+/** The metric's value with a missed structure's value for a missed structure, null when undefined. */
+function analysisExpression(metric: MetricDefinition) {
+  const missed = metric.missedValue === null ? sql`null` : sql`${metric.missedValue}::float8`;
+  return sql<
+    number | null
+  >`(case when m.reference_empty then null when m.test_empty then ${missed} else ${metricExpression(metric)} end)`;
 }
 
 /**
- * Median and quartiles (percentile_cont) of a metric per structure and pair of observers (reference
- * observer, test observer; null for a consensus reference): the inter-observer matrix in one query.
- * Missed structures count in `missed` and enter the quantiles with the metric's missed value.
+ * Quartiles (percentile_cont) of each metric per structure and pair of observers (reference observer,
+ * test observer; null for a consensus reference) in one scan: the inter-observer matrices and each
+ * observer against the consensus. Missed structures count in `missed` and enter the quartiles with the
+ * metric's missed value.
  */
 export async function aggregateObserverPairs(
   db: Db,
-  metric: MetricDefinition,
+  metrics: readonly MetricDefinition[],
   filter: MetricRowFilter,
 ): Promise<PairAggregateRow[]> {
-  const missed = metric.missedValue === null ? sql`null` : sql`${metric.missedValue}::float8`;
-  const value = sql<
-    number | null
-  >`case when m.reference_empty then null when m.test_empty then ${missed} else ${metricExpression(metric)} end`;
+  const values = metrics.map(analysisExpression);
   const rows = await baseQuery(db, { ...filter, testSource: 'physician' })
     .select([
       'st.tg263_name as structure',
       'rob.code as referenceObserver',
       'tob.code as testObserver',
       'rs.source as referenceSource',
-      sql<number>`count(${value})::int`.as('n'),
       sql<number>`count(*) filter (where m.test_empty and not m.reference_empty)::int`.as('missed'),
-      sql<number | null>`percentile_cont(0.5) within group (order by ${value})`.as('median'),
-      sql<number | null>`percentile_cont(0.25) within group (order by ${value})`.as('q1'),
-      sql<number | null>`percentile_cont(0.75) within group (order by ${value})`.as('q3'),
+      sql<number[]>`array[${sql.join(values.map((v) => sql`count(${v})`))}]::int[]`.as('n'),
+      ...values.map((v, i) =>
+        sql<number[] | null>`percentile_cont(array[0.25, 0.5, 0.75]) within group (order by ${v})`.as(
+          `q${i}`,
+        ),
+      ),
     ])
     .where('rs.source', 'in', ['physician', 'consensus'])
     .groupBy(['st.tg263_name', 'rob.code', 'tob.code', 'rs.source'])
@@ -264,7 +253,18 @@ export async function aggregateObserverPairs(
     .orderBy('rob.code')
     .orderBy('tob.code')
     .execute();
-  return rows as PairAggregateRow[];
+  return rows.map((row) => {
+    const r = row as unknown as Record<string, unknown>;
+    return {
+      structure: row.structure,
+      referenceObserver: row.referenceObserver,
+      testObserver: row.testObserver,
+      referenceSource: row.referenceSource,
+      missed: row.missed,
+      n: row.n,
+      quartiles: metrics.map((_, i) => (r[`q${i}`] as [number, number, number] | null) ?? null),
+    };
+  });
 }
 
 export interface RaterPerformanceRow {
@@ -367,4 +367,81 @@ export async function findCaseFeatures(
     .orderBy('c.id')
     .execute();
   return rows as CaseFeatureRow[];
+}
+
+export interface EditingEffortRow {
+  sessionId: number;
+  caseId: number;
+  site: string;
+  observer: string;
+  structure: string;
+  mode: 'from_scratch' | 'editing_ai' | 'editing_other';
+  activeSeconds: number;
+  startedAt: Date;
+  acquisitionDate: string | null;
+  model: string | null;
+  modelVersion: string | null;
+  /** APL (contour model, mm) and surface Dice of the edited set against the result, at the tolerances asked */
+  aplMm: number | null;
+  surfaceDice: number | null;
+}
+
+/**
+ * Editing sessions with a structure, with, for corrections of another set (from_set), the APL and surface
+ * Dice of that set against the corrected result (the metric row reference = to_set, test = from_set).
+ */
+export async function findEditingEffort(
+  db: Db,
+  filter: Pick<MetricRowFilter, 'structures' | 'sites' | 'observers' | 'cohort' | 'from' | 'to' | 'models'>,
+  tolerances: { aplMm: number; surfaceDiceMm: number },
+): Promise<EditingEffortRow[]> {
+  const rows = await db
+    .selectFrom('editing_session as es')
+    .innerJoin('patient_case as c', 'c.id', 'es.case_id')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .innerJoin('observer as o', 'o.id', 'es.observer_id')
+    .innerJoin('structure as st', 'st.id', 'es.structure_id')
+    .leftJoin('contour_set as fs', 'fs.id', 'es.from_set_id')
+    .leftJoin('model_version as mv', 'mv.id', 'fs.model_version_id')
+    .leftJoin('model as mo', 'mo.id', 'mv.model_id')
+    .leftJoin('metric as m', (join) =>
+      join
+        .onRef('m.reference_set_id', '=', 'es.to_set_id')
+        .onRef('m.test_set_id', '=', 'es.from_set_id')
+        .onRef('m.structure_id', '=', 'es.structure_id')
+        .on('m.definition_version', '=', metricDefinitionVersion),
+    )
+    .select([
+      'es.id as sessionId',
+      'es.case_id as caseId',
+      's.code as site',
+      'o.code as observer',
+      'st.tg263_name as structure',
+      'es.mode',
+      'es.active_seconds as activeSeconds',
+      'es.started_at as startedAt',
+      'c.acquisition_date as acquisitionDate',
+      'mo.name as model',
+      'mv.version as modelVersion',
+      sql<number | null>`(m.apl_contour_mm ->> ${toleranceKey(tolerances.aplMm)})::float8`.as('aplMm'),
+      sql<number | null>`(m.surface_dice ->> ${toleranceKey(tolerances.surfaceDiceMm)})::float8`.as(
+        'surfaceDice',
+      ),
+    ])
+    .where((eb) => {
+      const clauses: Expression<SqlBool>[] = [];
+      if (filter.structures?.length) clauses.push(eb('st.tg263_name', 'in', [...filter.structures]));
+      if (filter.sites?.length) clauses.push(eb('s.code', 'in', [...filter.sites]));
+      if (filter.observers?.length) clauses.push(eb('o.code', 'in', [...filter.observers]));
+      if (filter.cohort !== undefined) clauses.push(inCohort('c.id', filter.cohort));
+      if (filter.from !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date >= ${filter.from}::date`);
+      if (filter.to !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date <= ${filter.to}::date`);
+      // the model filter narrows corrections of model contours; manual sessions stay for comparison
+      if (filter.models?.length)
+        clauses.push(eb.or([eb('es.mode', '<>', 'editing_ai'), modelMatches(filter.models)]));
+      return eb.and(clauses);
+    })
+    .orderBy('es.id')
+    .execute();
+  return rows as EditingEffortRow[];
 }

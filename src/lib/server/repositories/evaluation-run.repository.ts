@@ -89,9 +89,9 @@ export async function upsertJobOutcome(db: Db, o: JobOutcomeValues): Promise<voi
     .execute();
 }
 
-/** Counters and status of a run from its job outcomes (a cancelled run stays cancelled). */
-export async function refreshRunCounters(db: Db, runId: number): Promise<void> {
-  await sql`
+/** Counters and status of a run from its job outcomes (a cancelled run stays cancelled); returns the status. */
+export async function refreshRunCounters(db: Db, runId: number): Promise<RunStatus | undefined> {
+  const result = await sql<{ status: RunStatus }>`
     update evaluation_run r set
       jobs_succeeded = o.succeeded,
       jobs_failed = o.failed,
@@ -107,7 +107,9 @@ export async function refreshRunCounters(db: Db, runId: number): Promise<void> {
              count(*) filter (where status = 'failed')::int as failed
       from job_outcome where evaluation_run_id = ${runId}
     ) o
-    where r.id = ${runId}`.execute(db);
+    where r.id = ${runId}
+    returning r.status`.execute(db);
+  return result.rows[0]?.status;
 }
 
 export interface RunRow {

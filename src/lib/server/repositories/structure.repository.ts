@@ -78,14 +78,3 @@ export async function upsertStructureAlias(
     )
     .execute();
 }
-
-/** Structure ids by TG-263 name, for the names that exist. */
-export async function findStructureIds(db: Db, names: readonly string[]): Promise<Map<string, number>> {
-  if (names.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('structure')
-    .select(['id', 'tg263_name'])
-    .where('tg263_name', 'in', [...names])
-    .execute();
-  return new Map(rows.map((r) => [r.tg263_name, r.id]));
-}

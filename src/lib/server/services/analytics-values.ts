@@ -33,8 +33,8 @@ export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T
 }
 
 /** NAME@VERSION of a model row, or null for a row whose test set is not a model's. */
-export function modelLabel(row: Pick<MetricValueRow, 'model' | 'modelVersion'>): string | null {
-  return row.model === null ? null : `${row.model}@${row.modelVersion}`;
+export function modelLabel(row: Pick<MetricValueRow, 'model'>): string | null {
+  return row.model;
 }
 
 /** Rounds for JSON without losing what matters (1e-6 of a Dice, a micrometre of a distance). */

@@ -19,6 +19,7 @@ import {
   type RunRow,
 } from '../repositories/evaluation-run.repository';
 import { enqueueJob } from '../repositories/job.repository';
+import { ALARM_JOB_KEY } from './drift.service';
 import { getModelVersion } from './model-registry.service';
 
 export const EVALUATE_CASE_TASK = 'evaluate-case';
@@ -112,7 +113,10 @@ export async function recordCaseOutcome(
       errorCode: outcome.errorCode ?? null,
       errorMessage: outcome.errorMessage ?? null,
     });
-    await refreshRunCounters(trx, outcome.runId);
+    const status = await refreshRunCounters(trx, outcome.runId);
+    // the run is complete: its metrics may move the control charts
+    if (status === 'succeeded' || status === 'failed')
+      await enqueueJob(trx, taskIdentifier('refresh-alarms'), {}, { jobKey: ALARM_JOB_KEY, maxAttempts: 3 });
   });
 }
 

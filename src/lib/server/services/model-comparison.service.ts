@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../../core/errors';
+import { AppError, describeIssues } from '../../core/errors';
 import {
   describeMetric,
   metricDefinition,
@@ -8,6 +8,7 @@ import {
 } from '../../core/metrics/metric-catalogue';
 import { holm } from '../../core/stats/correlation';
 import { rankableValues, summariseMetricSample } from '../../core/stats/metric-sample';
+
 import { hodgesLehmann, wilcoxonSignedRank } from '../../core/stats/rank-tests';
 import type { Db } from '../db/connection';
 import {
@@ -17,7 +18,7 @@ import {
   type AcceptanceCriterion,
 } from '../repositories/acceptance.repository';
 import { findMetricValues, type MetricValueRow } from '../repositories/analytics.repository';
-import { findStructureIds } from '../repositories/structure.repository';
+import { findStructureIdsByName } from '../repositories/editing.repository';
 import {
   caseValues,
   describeReference,
@@ -27,6 +28,9 @@ import {
   type ModelFilter,
   type ReferenceChoice,
 } from './analytics-values';
+
+// the shift estimate carries the interval here; medians need none of their own
+const noCi = { medianCi: false };
 
 export const COMPARISON_TEST =
   'paired by case and structure: Wilcoxon signed-rank of B - A, two-sided (exact below 50 pairs without ties or zeros, else normal approximation with tie and continuity corrections; zero differences dropped), Holm-adjusted across the structures of each metric; Hodges-Lehmann shift of B - A with its 95% CI (omitted when a value is +∞, a missed structure, which the signed-rank test ranks worst)';
@@ -132,9 +136,14 @@ function pairedComparison(
   return {
     structure,
     pairs: pairs.length,
-    a: summariseMetricSample(xa),
-    b: summariseMetricSample(xb),
-    difference: finite ? summariseMetricSample(xb.map((v, i) => v - xa[i]!)) : null,
+    a: summariseMetricSample(xa, noCi),
+    b: summariseMetricSample(xb, noCi),
+    difference: finite
+      ? summariseMetricSample(
+          xb.map((v, i) => v - xa[i]!),
+          noCi,
+        )
+      : null,
     test,
     shift: finite && pairs.length > 0 ? hodgesLehmann(xb, xa, { paired: true }) : null,
     note,
@@ -222,15 +231,12 @@ export async function saveCriteriaSet(
 ): Promise<{ name: string; criteria: AcceptanceCriterion[] }> {
   const parsed = criteriaSetSchema.safeParse(input);
   if (!parsed.success)
-    throw new AppError(
-      'INVALID_INPUT',
-      `${source}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
-    );
+    throw new AppError('INVALID_INPUT', `${source}: ${describeIssues(parsed.error.issues, 'body')}`);
   const { name, criteria } = parsed.data;
   const structureNames = [
     ...new Set(criteria.map((c) => c.structure).filter((s): s is string => s !== null)),
   ];
-  const ids = await findStructureIds(db, structureNames);
+  const ids = await findStructureIdsByName(db, structureNames);
   const unknown = structureNames.filter((s) => !ids.has(s));
   if (unknown.length > 0)
     throw new AppError(

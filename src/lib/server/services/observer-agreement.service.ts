@@ -1,5 +1,6 @@
 import { describeMetric, metricDefinition, type MetricDefinition } from '../../core/metrics/metric-catalogue';
 import { rankableValues, sortedWithMissed, summariseMetricSample } from '../../core/stats/metric-sample';
+
 import { hodgesLehmann, wilcoxonSignedRank } from '../../core/stats/rank-tests';
 import { quantileSorted } from '../../core/stats/descriptive';
 import type { Db } from '../db/connection';
@@ -13,6 +14,9 @@ import {
 } from '../repositories/analytics.repository';
 import { goodness, groupBy, modelLabel, round, rowValue, worse } from './analytics-values';
 
+// the shift estimate carries the interval here; medians need none of their own
+const noCi = { medianCi: false };
+
 /** The metrics of the agreement matrices: overlap, boundary distance and boundary agreement. */
 export const AGREEMENT_METRICS = ['dice', 'hd95_mm', 'surface_dice_2mm'] as const;
 
@@ -21,24 +25,17 @@ export type AgreementFilter = Pick<
   'cohort' | 'structures' | 'sites' | 'observers' | 'models' | 'from' | 'to'
 >;
 
-interface Quartiles {
-  n: number;
-  missed: number;
-  median: number | null;
-  q1: number | null;
-  q3: number | null;
+/** One metric's quartiles of a pair aggregate. */
+function quartiles(row: PairAggregateRow, i: number) {
+  const q = row.quartiles[i];
+  return {
+    n: row.n[i]!,
+    missed: row.missed,
+    q1: q ? round(q[0]) : null,
+    median: q ? round(q[1]) : null,
+    q3: q ? round(q[2]) : null,
+  };
 }
-
-const quartiles = (row: PairAggregateRow | undefined): Quartiles | null =>
-  row === undefined
-    ? null
-    : {
-        n: row.n,
-        missed: row.missed,
-        median: round(row.median),
-        q1: round(row.q1),
-        q3: round(row.q3),
-      };
 
 export const ENVELOPE_TEST =
   'per case, the model against the worst observer (both measured against the STAPLE consensus): Wilcoxon signed-rank of the paired differences, two-sided, alpha 0.05, Hodges-Lehmann shift with 95% CI; "outside" when the model is significantly worse than the worst observer, "within" otherwise; fewer than 6 cases cannot reach p < 0.05 and are reported as "too few cases"';
@@ -52,16 +49,14 @@ export const ENVELOPE_TEST =
 export async function observerAgreement(db: Db, filter: AgreementFilter) {
   const metrics = AGREEMENT_METRICS.map(metricDefinition);
   const [aggregates, raters, consensusRows] = await Promise.all([
-    Promise.all(metrics.map((m) => aggregateObserverPairs(db, m, filter))),
+    aggregateObserverPairs(db, metrics, filter),
     aggregateRaterPerformance(db, filter),
     findMetricValues(db, metrics, { ...filter, referenceSource: 'consensus' }),
   ]);
-  const structures = new Set<string>();
-  for (const list of aggregates) for (const row of list) structures.add(row.structure);
-  const key = (r: { structure: string; referenceObserver: string | null; testObserver: string | null }) =>
-    `${r.structure}|${r.referenceObserver}|${r.testObserver}`;
-  const indexed = aggregates.map((list) => new Map(list.map((row) => [key(row), row])));
+  const structures = [...new Set(aggregates.map((r) => r.structure))].sort();
   const rowsByStructure = groupBy(consensusRows, (r) => r.structure);
+  const metricQuartiles = (row: PairAggregateRow) =>
+    Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(row, i)]));
 
   return {
     metrics: metrics.map(describeMetric),
@@ -73,8 +68,8 @@ export async function observerAgreement(db: Db, filter: AgreementFilter) {
     },
     caveat:
       'The observers contributed to the consensus and the model did not, so distances to the consensus favour the observers.',
-    structures: [...structures].sort().map((structure) => {
-      const pairRows = aggregates[0]!.filter(
+    structures: structures.map((structure) => {
+      const pairRows = aggregates.filter(
         (r) => r.structure === structure && r.referenceSource === 'physician',
       );
       const observers = [
@@ -82,7 +77,7 @@ export async function observerAgreement(db: Db, filter: AgreementFilter) {
           pairRows
             .flatMap((r) => [r.referenceObserver!, r.testObserver!])
             .concat(
-              aggregates[0]!
+              aggregates
                 .filter((r) => r.structure === structure && r.referenceSource === 'consensus')
                 .map((r) => r.testObserver!),
             ),
@@ -94,15 +89,15 @@ export async function observerAgreement(db: Db, filter: AgreementFilter) {
         pairwise: pairRows.map((r) => ({
           observerA: r.referenceObserver,
           observerB: r.testObserver,
-          ...Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(indexed[i]!.get(key(r)))])),
+          ...metricQuartiles(r),
         })),
-        againstConsensus: aggregates[0]!
+        againstConsensus: aggregates
           .filter((r) => r.structure === structure && r.referenceSource === 'consensus')
           .map((r) => {
             const staple = raters.find((p) => p.structure === structure && p.observer === r.testObserver);
             return {
               observer: r.testObserver,
-              ...Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(indexed[i]!.get(key(r)))])),
+              ...metricQuartiles(r),
               staple:
                 staple === undefined
                   ? null
@@ -162,9 +157,9 @@ function envelopeVerdict(
   const gains = a.map((v, i) => goodness(metric, v) - goodness(metric, b[i]!));
   const base = {
     cases: n,
-    model: summariseMetricSample(modelValues),
-    worstObserver: summariseMetricSample(worstValues),
-    medianObserver: summariseMetricSample(observerMedians),
+    model: summariseMetricSample(modelValues, noCi),
+    worstObserver: summariseMetricSample(worstValues, noCi),
+    medianObserver: summariseMetricSample(observerMedians, noCi),
     casesAtLeastAsGoodAsWorstObserver: gains.filter((g) => g >= 0).length,
   };
   if (n < 6) return { ...base, test: null, verdict: 'too few cases' as const };

@@ -4,6 +4,7 @@ import { cliffsDelta, holm } from '../../core/stats/correlation';
 import { chiSquareUpperTail } from '../../core/stats/distributions';
 import { summarise } from '../../core/stats/descriptive';
 import { rankableValues, summariseMetricSample } from '../../core/stats/metric-sample';
+
 import { kruskalWallis, mannWhitneyU } from '../../core/stats/rank-tests';
 import type { Db } from '../db/connection';
 import {
@@ -20,6 +21,9 @@ import {
   type MetricRowFilter,
   type ReferenceChoice,
 } from './analytics-values';
+
+// each site's median has its bootstrap interval; the pooled rest needs none
+const noCi = { medianCi: false };
 
 export const SITE_SHIFT_TEST =
   "each site against the pooled other sites: Mann-Whitney U, two-sided (exact below 50 per group without ties, else normal approximation with tie and continuity corrections), Holm-adjusted across the sites of a structure; Cliff's delta as P(site better) - P(site worse) in the metric's direction; Kruskal-Wallis across all sites with the tie correction. One value per case (the mean over its references); a missed structure ranks worst";
@@ -47,11 +51,7 @@ export async function siteMetricShift(
   const values = [...caseValues(metric, rows, 0).values()].filter(
     (v): v is { row: (typeof v)['row']; value: number } => v.value !== null,
   );
-  const groups = groupBy(
-    values,
-    (v) =>
-      `${v.row.structure}|${v.row.model === null ? 'physicians' : `${v.row.model}@${v.row.modelVersion}`}`,
-  );
+  const groups = groupBy(values, (v) => `${v.row.structure}|${v.row.model ?? 'physicians'}`);
   const series = [...groups.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, entries]) => {
@@ -68,7 +68,7 @@ export async function siteMetricShift(
         return {
           site,
           summary: summariseMetricSample(own),
-          rest: summariseMetricSample(rest),
+          rest: summariseMetricSample(rest, noCi),
           test: test && { ...test, pHolm: null as number | null },
           cliffsDelta: rest.length > 0 ? cliffsDelta(ownRanked, restRanked) : null,
         };

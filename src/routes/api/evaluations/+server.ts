@@ -1,6 +1,6 @@
 import { json } from '@sveltejs/kit';
 import { z } from 'zod';
-import { AppError } from '$lib/core/errors';
+import { AppError, describeIssues } from '$lib/core/errors';
 import { requireApiToken } from '$lib/server/auth/api-token';
 import { errorResponse } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
@@ -18,7 +18,7 @@ export const POST: RequestHandler = async ({ request }) => {
     if (!parsed.success)
       throw new AppError(
         'INVALID_ARGUMENT',
-        `expected JSON {"model": "NAME@VERSION", "cohort": "NAME"}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+        `expected JSON {"model": "NAME@VERSION", "cohort": "NAME"}: ${describeIssues(parsed.error.issues, 'body')}`,
       );
     const run = await createEvaluationRun(runtime.database.db, parsed.data);
     return json(run, { status: 201 });
