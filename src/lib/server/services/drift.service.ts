@@ -55,7 +55,7 @@ export const defaultChartSettings: ChartSettings = {
 export const MIN_BASELINE_POINTS = 5;
 
 export const DRIFT_METHOD =
-  'one point per case in date order (the mean over its references); individuals chart with centre = baseline mean and sigma = mean moving range / 1.128, limits ±3 sigma; moving-range chart with upper limit 3.267 × mean moving range; EWMA and tabular CUSUM with the baseline centre and sigma; Western Electric rules 1 to 4 (WE4 with the configured run length; Nelson uses 9). A missed structure is no point on the chart and raises its own MISSED signal. Alarms are raised for signals after the baseline only, once per episode (the first point of consecutive signals of one rule)';
+  'one point per case in date order (the mean over its references); individuals chart with centre = baseline mean and sigma = mean moving range / 1.128, limits ±3 sigma; moving-range chart with upper limit 3.267 × mean moving range; EWMA and tabular CUSUM with the baseline centre and sigma; Western Electric rules 1 to 4 (WE4 with the configured run length; Nelson uses 9). A missed structure is no point on the chart and raises its own MISSED signal. Alarms are raised for signals after the baseline only, once per episode (the first point of consecutive signals of one rule), for every rule but MR';
 
 export const RULE_TEXT: Record<string, string> = {
   WE1: RULE_DESCRIPTIONS[1],
@@ -293,6 +293,8 @@ export async function refreshAlarms(
       seriesCount += 1;
       for (const signal of s.signals) {
         if (signal.baseline || !signal.episodeStart || signal.date === undefined) continue;
+        // a jump between two consecutive cases stays on the chart; one bad case already raises WE1
+        if (signal.rule === 'MR') continue;
         alarms.push({
           seriesKey: s.seriesKey,
           rule: signal.rule,

@@ -1,3 +1,4 @@
+import { metricDefinitionVersion } from '../../core/metrics/metric-set';
 import { linearRegression, spearman } from '../../core/stats/correlation';
 import { summarise } from '../../core/stats/descriptive';
 import { hodgesLehmann, mannWhitneyU } from '../../core/stats/rank-tests';
@@ -53,6 +54,7 @@ export async function editingEffort(db: Db, options: EditingOptions) {
   return {
     aplToleranceMm: options.aplToleranceMm,
     surfaceDiceToleranceMm: options.surfaceDiceToleranceMm,
+    definitionVersion: metricDefinitionVersion,
     metrics: {
       apl: `added path length at ${options.aplToleranceMm} mm of the model contour against the corrected contour (marching-squares contours per axial slice, Vaassen 2020)`,
       surfaceDice: `surface Dice at ${options.surfaceDiceToleranceMm} mm of the model contour against the corrected contour`,
