@@ -6,7 +6,8 @@
  * a bare session.run on one patch against the pipeline's time per window (run plus window preparation and
  * accumulation), the overhead share, and the whole volume; then the demo models on a held-out demo case
  * of each site. `npm run bench -- evaluation` measures cases per minute of an evaluation run with 1 and 2
- * worker processes.
+ * worker processes. `npm run bench -- api` seeds 100,000 metric rows and times each /api/v1 endpoint
+ * (p50, p95, max of 40 sequential requests).
  */
 import { FAMILY_BUILDERS, thresholdModel } from './onnx/family-models';
 import {
@@ -20,6 +21,7 @@ import { parseModelCard, parseModelCardJson, type ModelCard } from '../src/lib/c
 import { checkGraphAgainstCard } from '../src/lib/core/models/model-io';
 import { OnnxSession } from '../src/lib/server/inference/onnx';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -35,7 +37,11 @@ import { readStructureSet } from '../src/lib/server/io/rtstruct';
 import { writeRtStruct } from '../src/lib/server/io/rtstruct-writer';
 import { MetricPool } from '../src/lib/server/services/metric-pool';
 import { loadConfig } from '../src/lib/server/config';
-import { openDatabase } from '../src/lib/server/db/database';
+import { dropDatabase, ensureDatabaseExists, openDatabase } from '../src/lib/server/db/database';
+import { withDatabase } from '../src/lib/server/db/connection';
+import { seedAnalytics } from '../src/lib/server/services/analytics-seed.service';
+import { refreshAlarms } from '../src/lib/server/services/drift.service';
+import { saveCriteriaSet } from '../src/lib/server/services/model-comparison.service';
 import { createLogger } from '../src/lib/server/logger';
 import { findRun } from '../src/lib/server/repositories/evaluation-run.repository';
 import {
@@ -517,12 +523,157 @@ async function benchEvaluation(json: boolean): Promise<void> {
     );
 }
 
+/** The requests `bench api` times: what the dashboards ask, and the unfiltered worst cases beside them. */
+const API_REQUESTS: Array<[string, string]> = [
+  ['metrics, one structure and site, 1000 rows', 'metrics?structure=Heart&site=SEED-B&limit=1000'],
+  ['metrics CSV, one model, 1000 rows', 'metrics?model=seed-net@1.1&format=csv&limit=1000'],
+  ['compare/models, all structures, 3 metrics', 'compare/models?model=seed-net@1.0&model=seed-net@1.1'],
+  [
+    'compare/models with acceptance criteria',
+    'compare/models?model=seed-net@1.0&model=seed-net@1.1&criteria=bench',
+  ],
+  ['sites/shift, one model', 'sites/shift?model=seed-net@1.1&metric=dice'],
+  ['sites/shift, every model', 'sites/shift?metric=hd95_mm'],
+  ['drift, one model and structure, per site', 'drift?model=seed-net@1.1&structure=Heart'],
+  ['drift, one model, every structure and site', 'drift?model=seed-net@1.1'],
+  ['observers/agreement, one structure', 'observers/agreement?structure=Heart'],
+  ['observers/agreement, every structure', 'observers/agreement'],
+  ['editing, one structure', 'editing?structure=Heart'],
+  ['editing, every structure', 'editing'],
+  ['alarms (open)', 'alarms'],
+];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+/**
+ * `bench api`: seeds the 100,000-row analytics dataset (scripts/seed-analytics.ts) into a fresh database
+ * (a new one on DATABASE_URL's server, else the embedded Postgres in a temporary folder), raises its
+ * alarms, serves it with `contourbench serve`, and times each request sequentially over loopback: 3
+ * warm-up requests, then 40 timed, from sending to the last byte of the body.
+ */
+async function benchApi(json: boolean): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-bench-api-'));
+  const token = randomBytes(24).toString('hex');
+  const logger = createLogger('warn');
+  const serverUrl = process.env.DATABASE_URL;
+  let benchDatabase: string | undefined;
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    CONTOURBENCH_DATA_DIR: dir,
+    CONTOURBENCH_PG_PORT: '54392',
+    CONTOURBENCH_API_TOKEN: token,
+    LOG_LEVEL: 'warn',
+  };
+  if (serverUrl) {
+    benchDatabase = `cb_bench_api_${process.pid}`;
+    await ensureDatabaseExists(serverUrl, benchDatabase);
+    env.DATABASE_URL = withDatabase(serverUrl, benchDatabase);
+  } else delete env.DATABASE_URL;
+  const opened = await openDatabase(loadConfig(env), logger, {
+    migrate: true,
+    applicationName: 'contourbench-bench',
+  });
+  const rows: Array<{
+    request: string;
+    query: string;
+    kb: number;
+    p50_ms: number;
+    p95_ms: number;
+    max_ms: number;
+  }> = [];
+  let seeded: { metricRows: number; cases: number } | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    const started = performance.now();
+    seeded = await seedAnalytics(opened.connection.db, { cases: 1430 });
+    const seedSeconds = (performance.now() - started) / 1000;
+    const alarms = await refreshAlarms(opened.connection.db);
+    await saveCriteriaSet(opened.connection.db, {
+      name: 'bench',
+      criteria: [
+        { structure: null, metric: 'dice', comparator: '>=', threshold: 0.85, minPassRate: 0.9 },
+        { structure: null, metric: 'hd95_mm', comparator: '<=', threshold: 10, minPassRate: 0.9 },
+      ],
+    });
+    process.stderr.write(
+      `seeded ${seeded.cases} cases, ${seeded.metricRows} metric rows in ${seedSeconds.toFixed(1)} s; ${alarms.raised} alarms\n`,
+    );
+    const port = 54393;
+    child = spawn(
+      process.execPath,
+      [path.join(root, 'bin', 'contourbench.js'), 'serve', '--port', String(port)],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child!.stdout!.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('ContourBench is running at')) resolve();
+      });
+      child!.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+    });
+    for (const [request, query] of API_REQUESTS) {
+      const times: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 43; i += 1) {
+        const t = performance.now();
+        const response = await fetch(`http://127.0.0.1:${port}/api/v1/${query}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = await response.arrayBuffer();
+        const ms = performance.now() - t;
+        if (response.status !== 200)
+          throw new Error(`${query}: ${response.status} ${Buffer.from(body).toString('utf8').slice(0, 300)}`);
+        bytes = body.byteLength;
+        if (i >= 3) times.push(ms);
+      }
+      times.sort((a, b) => a - b);
+      rows.push({
+        request,
+        query,
+        kb: Math.round(bytes / 1024),
+        p50_ms: Math.round(percentile(times, 0.5)),
+        p95_ms: Math.round(percentile(times, 0.95)),
+        max_ms: Math.round(times[times.length - 1]!),
+      });
+    }
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await opened.close();
+    if (serverUrl && benchDatabase) await dropDatabase(serverUrl, benchDatabase);
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `/api/v1 over ${seeded?.metricRows} metric rows (${seeded?.cases} seeded cases), sequential requests over loopback, ` +
+      `40 timed after 3 warm-up; ${os.availableParallelism()} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}\n\n`,
+  );
+  process.stdout.write('| request | body kB | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|---:|\n');
+  for (const r of rows)
+    process.stdout.write(
+      `| ${r.request} (\`${r.query}\`) | ${r.kb} | ${r.p50_ms} | ${r.p95_ms} | ${r.max_ms} |\n`,
+    );
+}
+
 const [suite = 'metrics', ...flags] = process.argv.slice(2);
 const suites: Record<string, (json: boolean) => Promise<void>> = {
   metrics: benchMetrics,
   dicom: benchDicom,
   inference: benchInference,
   evaluation: benchEvaluation,
+  api: benchApi,
 };
 if (!suites[suite]) {
   process.stderr.write(`bench: unknown suite "${suite}"; available: ${Object.keys(suites).join(', ')}\n`);

@@ -1,4 +1,3 @@
-import { mulberry32 } from '../phantom/random';
 import { quantileSorted, summarise } from './descriptive';
 
 /**
@@ -44,14 +43,22 @@ export function bootstrapMedianCi(
   const resamples = options.resamples ?? 2000;
   const level = options.level ?? 0.95;
   if (!(level > 0 && level < 1)) throw new RangeError(`confidence level ${level} is outside (0, 1)`);
-  const random = mulberry32(options.seed);
+  // mulberry32 (core/phantom/random.ts) inlined: the same draws as bootstrapCi with this seed, at a
+  // third of the cost of a call per draw
+  let state = (Number.isFinite(options.seed) ? Math.trunc(options.seed) : 0) >>> 0;
   const counts = new Uint32Array(n);
   const medians = new Float64Array(resamples);
   const h = (n - 1) * 0.5;
   const lo = Math.floor(h);
   for (let r = 0; r < resamples; r += 1) {
     counts.fill(0);
-    for (let i = 0; i < n; i += 1) counts[Math.floor(random() * n)]! += 1;
+    for (let i = 0; i < n; i += 1) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      counts[Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)]! += 1;
+    }
     // the values at ranks lo and lo + 1 (0-based) of the resample
     let cumulative = 0;
     let a = NaN;

@@ -159,6 +159,13 @@ describe('multiplicity, effect sizes, correlation and regression', () => {
     expect(cliffsDelta([1, 2, 3], [2, 2, 4])).toEqual({ delta: -3 / 9, magnitude: 'medium' });
     expect(cliffsDelta([5, 6], [1, 2])).toEqual({ delta: 1, magnitude: 'large' });
     expect(cliffsDelta([1, 2], [1, 2]).magnitude).toBe('negligible');
+    // against the definition over every pair, with many ties
+    const random = mulberry32(9);
+    const x = Array.from({ length: 61 }, () => Math.round(random() * 12));
+    const y = Array.from({ length: 47 }, () => Math.round(random() * 12));
+    let balance = 0;
+    for (const a of x) for (const b of y) balance += Math.sign(a - b);
+    expect(cliffsDelta(x, y).delta).toBeCloseTo(balance / (61 * 47), 14);
   });
 
   it("Spearman's rho on ranks, ties averaged, p from the t approximation", () => {

@@ -32,6 +32,17 @@ export async function ensureDatabaseExists(adminUrl: string, name: string): Prom
   }
 }
 
+/** Drops `name` on the server if it exists, ending its other sessions first. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Connects to DATABASE_URL, or starts the embedded Postgres when it is unset, checks the connection and
  * (unless told not to) applies pending migrations.

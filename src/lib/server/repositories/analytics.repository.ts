@@ -64,14 +64,18 @@ function inCohort(caseIdColumn: string, cohort: string) {
     where cc.case_id = ${sql.ref(caseIdColumn)} and co.name = ${cohort})`;
 }
 
-/** The model (aliases mo, mv) is one of these. */
-function modelMatches(models: readonly ModelFilter[]) {
+/**
+ * The model version in `versionColumn` is one of these models: a subquery on model_version, so the
+ * planner starts from those versions' contour sets instead of filtering every model row late.
+ */
+function modelMatches(versionColumn: string, models: readonly ModelFilter[]) {
   const each = models.map((m) =>
     m.version === undefined
-      ? sql`mo.name = ${m.name}`
-      : sql`(mo.name = ${m.name} and mv.version = ${m.version})`,
+      ? sql`fmo.name = ${m.name}`
+      : sql`(fmo.name = ${m.name} and fmv.version = ${m.version})`,
   );
-  return sql<SqlBool>`(${sql.join(each, sql` or `)})`;
+  return sql<SqlBool>`${sql.ref(versionColumn)} in (select fmv.id from model_version fmv
+    join model fmo on fmo.id = fmv.model_id where ${sql.join(each, sql` or `)})`;
 }
 
 /** The day a row is placed at (filter.dateField). */
@@ -105,7 +109,7 @@ function baseQuery(db: Db, filter: MetricRowFilter) {
         );
       if (filter.referenceObservers?.length)
         clauses.push(eb('rob.code', 'in', [...filter.referenceObservers]));
-      if (filter.models?.length) clauses.push(modelMatches(filter.models));
+      if (filter.models?.length) clauses.push(modelMatches('ts.model_version_id', filter.models));
       if (filter.cohort !== undefined) clauses.push(inCohort('m.case_id', filter.cohort));
       if (filter.testSource !== undefined) clauses.push(eb('ts.source', '=', filter.testSource));
       if (filter.referenceSource !== undefined) clauses.push(eb('rs.source', '=', filter.referenceSource));
@@ -438,10 +442,66 @@ export async function findEditingEffort(
       if (filter.to !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date <= ${filter.to}::date`);
       // the model filter narrows corrections of model contours; manual sessions stay for comparison
       if (filter.models?.length)
-        clauses.push(eb.or([eb('es.mode', '<>', 'editing_ai'), modelMatches(filter.models)]));
+        clauses.push(
+          eb.or([eb('es.mode', '<>', 'editing_ai'), modelMatches('fs.model_version_id', filter.models)]),
+        );
       return eb.and(clauses);
     })
     .orderBy('es.id')
     .execute();
   return rows as EditingEffortRow[];
+}
+
+export interface EnvelopeRow {
+  caseId: number;
+  structure: string;
+  model: string;
+  /** per metric asked, the model's value */
+  modelValues: Array<number | null>;
+  /** per physician of the case, per metric asked, the physician's value */
+  observerValues: Array<Array<number | null>>;
+}
+
+/**
+ * Per case, structure and model, everything against the case's consensus: the model's value of each
+ * metric beside every physician's (missed structures with the metric's missed value), for the human
+ * envelope. Grouped in SQL by case and structure without sorting inside the groups.
+ */
+export async function findEnvelopeRows(
+  db: Db,
+  metrics: readonly MetricDefinition[],
+  filter: MetricRowFilter,
+): Promise<EnvelopeRow[]> {
+  const rows = baseQuery(db, { ...filter, referenceSource: 'consensus' })
+    .select([
+      'm.case_id as case_id',
+      'm.structure_id as structure_id',
+      'ts.source as source',
+      sql<string | null>`mo.name || '@' || mv.version`.as('model'),
+      sql`array[${sql.join(metrics.map(analysisExpression))}]::float8[]`.as('v'),
+    ])
+    .where('ts.source', 'in', ['model', 'physician']);
+  const result = await sql<{
+    caseId: number;
+    structure: string;
+    models: string[] | null;
+    modelValues: Array<Array<number | null>> | null;
+    observerValues: Array<Array<number | null>> | null;
+  }>`
+    with r as (${rows})
+    select r.case_id as "caseId", st.tg263_name as structure,
+      array_agg(r.model) filter (where r.source = 'model') as models,
+      array_agg(r.v) filter (where r.source = 'model') as "modelValues",
+      array_agg(r.v) filter (where r.source = 'physician') as "observerValues"
+    from r join structure st on st.id = r.structure_id
+    group by r.case_id, st.tg263_name`.execute(db);
+  return result.rows.flatMap((row) =>
+    (row.models ?? []).map((model, m) => ({
+      caseId: row.caseId,
+      structure: row.structure,
+      model,
+      modelValues: row.modelValues![m]!,
+      observerValues: row.observerValues ?? [],
+    })),
+  );
 }

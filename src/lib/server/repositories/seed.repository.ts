@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ContourSetSource, Database, NewRow } from '../db/schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -121,4 +121,11 @@ export async function insertEditingSessions(
   rows: readonly NewRow<'editing_session'>[],
 ): Promise<void> {
   for (const chunk of chunks(rows)) await db.insertInto('editing_session').values(chunk).execute();
+}
+
+/** Refreshes the planner statistics of the tables a seed fills (a bulk load leaves them stale). */
+export async function analyzeSeededTables(db: Db): Promise<void> {
+  await sql`analyze patient_case, contour_set, metric, editing_session, cohort_case, evaluation_run, job_outcome`.execute(
+    db,
+  );
 }

@@ -24,6 +24,7 @@ import {
   insertEvaluationRuns,
   insertJobOutcomes,
   insertMetrics,
+  analyzeSeededTables,
   type InsertedContourSet,
 } from '../repositories/seed.repository';
 import { ensureSite } from '../repositories/site.repository';
@@ -847,7 +848,7 @@ export async function seedAnalytics(db: Db, options: SeedAnalyticsOptions): Prom
   if (!Number.isSafeInteger(seed))
     throw new AppError('INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
 
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     const cohortId = await insertCohortIfAbsent(
       trx,
       SEEDED_COHORT_NAME,
@@ -952,4 +953,7 @@ export async function seedAnalytics(db: Db, options: SeedAnalyticsOptions): Prom
       sites: [...SITE_CODES],
     };
   });
+  // planner statistics for the bulk-loaded tables now, not whenever autovacuum comes round
+  await analyzeSeededTables(db);
+  return result;
 }

@@ -16,11 +16,6 @@ export function goodness(d: MetricDefinition, v: number): number {
   return -Math.abs(v);
 }
 
-/** The worse of two values under the metric's direction. */
-export function worse(d: MetricDefinition, a: number, b: number): number {
-  return goodness(d, a) <= goodness(d, b) ? a : b;
-}
-
 export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>();
   for (const item of items) {

@@ -1,18 +1,18 @@
 import { describeMetric, metricDefinition, type MetricDefinition } from '../../core/metrics/metric-catalogue';
+import { quantileSorted } from '../../core/stats/descriptive';
 import { rankableValues, sortedWithMissed, summariseMetricSample } from '../../core/stats/metric-sample';
 
 import { hodgesLehmann, wilcoxonSignedRank } from '../../core/stats/rank-tests';
-import { quantileSorted } from '../../core/stats/descriptive';
 import type { Db } from '../db/connection';
 import {
   aggregateObserverPairs,
   aggregateRaterPerformance,
-  findMetricValues,
+  findEnvelopeRows,
+  type EnvelopeRow,
   type MetricRowFilter,
-  type MetricValueRow,
   type PairAggregateRow,
 } from '../repositories/analytics.repository';
-import { goodness, groupBy, modelLabel, round, rowValue, worse } from './analytics-values';
+import { goodness, groupBy, round } from './analytics-values';
 
 // the shift estimate carries the interval here; medians need none of their own
 const noCi = { medianCi: false };
@@ -48,15 +48,18 @@ export const ENVELOPE_TEST =
  */
 export async function observerAgreement(db: Db, filter: AgreementFilter) {
   const metrics = AGREEMENT_METRICS.map(metricDefinition);
-  const [aggregates, raters, consensusRows] = await Promise.all([
+  const [aggregates, raters, envelopeRows] = await Promise.all([
     aggregateObserverPairs(db, metrics, filter),
     aggregateRaterPerformance(db, filter),
-    findMetricValues(db, metrics, { ...filter, referenceSource: 'consensus' }),
+    findEnvelopeRows(db, metrics, filter),
   ]);
   const structures = [...new Set(aggregates.map((r) => r.structure))].sort();
-  const rowsByStructure = groupBy(consensusRows, (r) => r.structure);
+  const rowsByStructure = groupBy(envelopeRows, (r) => r.structure);
   const metricQuartiles = (row: PairAggregateRow) =>
-    Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(row, i)]));
+    Object.fromEntries(metrics.map((m, i) => [m.name, quartiles(row, i)])) as Record<
+      (typeof AGREEMENT_METRICS)[number],
+      ReturnType<typeof quartiles>
+    >;
 
   return {
     metrics: metrics.map(describeMetric),
@@ -116,27 +119,23 @@ export async function observerAgreement(db: Db, filter: AgreementFilter) {
 }
 
 /** The envelope of every model found among a structure's rows against the consensus, per metric. */
-function humanEnvelope(metrics: readonly MetricDefinition[], rows: MetricValueRow[]) {
-  const byCase = groupBy(rows, (r) => r.caseId);
-  const models = [...new Set(rows.map(modelLabel).filter((m): m is string => m !== null))].sort();
-  return models.map((model) => ({
+function humanEnvelope(metrics: readonly MetricDefinition[], rows: readonly EnvelopeRow[]) {
+  const byModel = groupBy(rows, (r) => r.model);
+  return [...byModel.keys()].sort().map((model) => ({
     model,
     metrics: Object.fromEntries(
       metrics.map((metric, i) => {
         const modelValues: number[] = [];
         const worstValues: number[] = [];
         const observerMedians: number[] = [];
-        for (const caseRows of byCase.values()) {
-          const modelRow = caseRows.find((r) => modelLabel(r) === model);
-          const modelValue = modelRow === undefined ? null : rowValue(metric, modelRow, i);
-          const observerValues = caseRows
-            .filter((r) => r.testSource === 'physician')
-            .map((r) => rowValue(metric, r, i))
-            .filter((v): v is number => v !== null);
-          if (modelValue === null || observerValues.length < 2) continue;
-          modelValues.push(modelValue);
-          worstValues.push(observerValues.reduce((a, b) => worse(metric, a, b)));
-          observerMedians.push(quantileSorted(sortedWithMissed(observerValues), 0.5));
+        for (const row of byModel.get(model)!) {
+          const value = row.modelValues[i];
+          const observers = row.observerValues.map((o) => o[i]).filter((v): v is number => v != null);
+          if (value === null || value === undefined || observers.length < 2) continue;
+          modelValues.push(value);
+          // the worst observer of the case: the lowest goodness
+          worstValues.push(observers.reduce((a, b) => (goodness(metric, b) < goodness(metric, a) ? b : a)));
+          observerMedians.push(quantileSorted(sortedWithMissed(observers), 0.5));
         }
         return [metric.name, envelopeVerdict(metric, modelValues, worstValues, observerMedians)];
       }),
