@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, isAppError } from '../lib/core/errors';
 import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
+import { registerAlarms, registerCriteria } from './commands/analytics';
 import { registerConsensus } from './commands/consensus';
 import { registerDemo } from './commands/demo';
 import { registerDicomListen } from './commands/dicom-listen';
@@ -42,6 +43,8 @@ export function createProgram(): Command {
   registerModelCommands(program);
   registerEvaluate(program);
   registerConsensus(program);
+  registerCriteria(program);
+  registerAlarms(program);
   registerDemo(program);
   return program;
 }

@@ -17,6 +17,7 @@ import { importDemoCohort } from '../../lib/server/services/demo-import.service'
 import { projectRoot } from '../../lib/server/paths';
 import { startRuntime } from '../../lib/server/runtime';
 import {
+  ensureDemoCriteria,
   ensureEvaluationRuns,
   importAiEditingSessions,
   registerModelsInFolder,
@@ -210,6 +211,7 @@ export function registerDemo(program: Command): void {
         } finally {
           await helpers.stop();
         }
+        await ensureDemoCriteria(db);
         const editing = await importAiEditingSessions(db, manifest);
         process.stdout.write(
           `${editing.imported} AI-assisted editing sessions (${manifest.ai.model} corrected by the physicians)` +

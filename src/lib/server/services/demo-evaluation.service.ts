@@ -1,3 +1,4 @@
+import { criteriaSets, saveCriteriaSet } from './model-comparison.service';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatCsvRecord } from '../../core/editing/editing-csv';
@@ -151,4 +152,50 @@ export async function importAiEditingSessions(
       `demo AI editing log: ${result.errors.map((e) => `line ${e.line}: ${e.message}`).join('; ')}`,
     );
   return { imported: result.imported, missing };
+}
+
+/** The demo's acceptance criteria set: what a department might ask of a thorax OAR model. */
+export const DEMO_CRITERIA = {
+  name: 'Demo commissioning',
+  criteria: [
+    {
+      structure: null,
+      metric: 'dice',
+      comparator: '>=',
+      threshold: 0.8,
+      minPassRate: 0.9,
+      note: 'every structure: Dice 0.80 against the consensus in 90% of cases',
+    },
+    {
+      structure: 'Heart',
+      metric: 'dice',
+      comparator: '>=',
+      threshold: 0.85,
+      minPassRate: 0.9,
+      note: 'the heart drives the dose constraint',
+    },
+    {
+      structure: null,
+      metric: 'hd95_mm',
+      comparator: '<=',
+      threshold: 10,
+      minPassRate: 0.9,
+      note: 'no boundary error beyond 1 cm in 90% of cases',
+    },
+    {
+      structure: 'SpinalCanal',
+      metric: 'surface_dice_2mm',
+      comparator: '>=',
+      threshold: 0.8,
+      minPassRate: 0.9,
+      note: 'a serial organ: boundary agreement within 2 mm',
+    },
+  ],
+} as const;
+
+/** Stores the demo's criteria set unless one of that name exists (a user's edits are kept). */
+export async function ensureDemoCriteria(db: Db): Promise<boolean> {
+  if ((await criteriaSets(db)).some((s) => s.name === DEMO_CRITERIA.name)) return false;
+  await saveCriteriaSet(db, DEMO_CRITERIA, 'demo criteria');
+  return true;
 }
