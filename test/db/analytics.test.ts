@@ -12,6 +12,7 @@ import {
   driftCharts,
   refreshAlarms,
 } from '../../src/lib/server/services/drift.service';
+import { analyticsVersion } from '../../src/lib/server/services/analytics-values';
 import { recordCaseOutcome } from '../../src/lib/server/services/evaluation-run.service';
 import { editingEffort } from '../../src/lib/server/services/editing-effort.service';
 import { compareModels, saveCriteriaSet } from '../../src/lib/server/services/model-comparison.service';
@@ -314,5 +315,30 @@ describe('alarm refresh after a run', () => {
       database.db,
     );
     expect(jobs.rows).toEqual([{ task_identifier: 'refresh-alarms', key: ALARM_JOB_KEY }]);
+  });
+});
+
+describe('analytics version', () => {
+  it('rises once per committed transaction that changes analysed data, never for a rolled-back one', async () => {
+    const before = await analyticsVersion(database.db);
+    await saveCriteriaSet(database.db, {
+      name: 'version check',
+      criteria: [
+        { structure: null, metric: 'dice', comparator: '>=', threshold: 0.5 },
+        { structure: 'Heart', metric: 'hd95_mm', comparator: '<=', threshold: 20 },
+      ],
+    });
+    expect(await analyticsVersion(database.db)).toBe(before + 1);
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await sql`update metric set dice = dice where id = (select min(id) from metric)`.execute(trx);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await analyticsVersion(database.db)).toBe(before + 1);
+    await sql`update metric set dice = dice where id in (select id from metric limit 50)`.execute(
+      database.db,
+    );
+    expect(await analyticsVersion(database.db)).toBe(before + 2);
   });
 });

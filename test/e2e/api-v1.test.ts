@@ -136,6 +136,32 @@ describe('/api/v1 over the seeded analytics database', () => {
     expect(Number(first[header.indexOf('surfaceDice2mm')])).toBeCloseTo(page.rows[0]!.surfaceDice2mm, 12);
   });
 
+  it('serves a repeated question from the cache until the data change', async () => {
+    const query = 'compare/models?model=seed-net@1.0&model=seed-net@1.1&structure=Lung_L';
+    const first = await get(query);
+    const again = await get(query);
+    expect(again.headers.get('x-cache')).toBe('hit');
+    expect(again.headers.get('x-analytics-version')).toBe(first.headers.get('x-analytics-version'));
+    expect(await again.text()).toBe(await first.text());
+    const bypass = await get(query, { ...auth, 'cache-control': 'no-cache' });
+    expect(bypass.headers.get('x-cache')).toBe('bypass');
+    // any committed change raises the version: the next answer is computed again
+    const put = await fetch(`${served.url}/api/v1/acceptance-criteria`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'cache check',
+        criteria: [{ structure: null, metric: 'dice', comparator: '>=', threshold: 0.5 }],
+      }),
+    });
+    expect(put.status).toBe(200);
+    const after = await get(query);
+    expect(after.headers.get('x-cache')).toBe('miss');
+    expect(Number(after.headers.get('x-analytics-version'))).toBe(
+      Number(first.headers.get('x-analytics-version')) + 1,
+    );
+  });
+
   it('says which parameter is wrong', async () => {
     const misspelt = await get('drift?metrik=dice');
     expect(misspelt.status).toBe(400);
@@ -165,6 +191,7 @@ describe('/api/v1 over the seeded analytics database', () => {
         'compare/models?model=seed-net@1.0&model=seed-net@1.1&structure=Heart&criteria=api%20criteria',
       )
     ).json()) as { acceptance: { models: Array<{ results: Array<{ cases: number; criterion: string }> }> } };
+    expect(compare, JSON.stringify(compare).slice(0, 300)).toHaveProperty('acceptance');
     expect(compare.acceptance.models[1]!.results[0]).toMatchObject({ cases: 80 });
     expect(compare.acceptance.models[1]!.results[0]!.criterion).toContain('hd95_mm <= 8 mm');
 

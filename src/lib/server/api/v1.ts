@@ -6,6 +6,8 @@ import type { Db } from '../db/connection';
 import { errorResponse } from '../http';
 import type { MetricRowFilter, ModelFilter } from '../services/analytics-values';
 import { sharedRuntime } from '../runtime';
+import { analyticsVersion } from '../services/analytics-values';
+import { cacheKey, ResponseCache } from './response-cache';
 
 // The /api/v1 boundary: query parameters parsed once by zod (the same schemas document them in
 // openapi.json), JSON that keeps +∞ as "Infinity", CSV where asked.
@@ -96,9 +98,14 @@ export function apiJson(body: unknown, status = 200): Response {
   return new Response(text, { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
 }
 
+/** Answers of this server process, by data version (see ResponseCache). */
+const responseCache = new ResponseCache();
+
 /**
  * An /api/v1 handler: checks the bearer token, hands the handler the database, maps errors to
- * statuses with the message.
+ * statuses with the message. With `cache`, a 200 answer is kept under the current data version and
+ * served again for the same request until the data change; `Cache-Control: no-cache` recomputes it.
+ * `X-Analytics-Version` and `X-Cache` (hit, miss, bypass) say which.
  */
 export function v1Handler(
   handler: (context: {
@@ -107,6 +114,7 @@ export function v1Handler(
     params: Record<string, string>;
     request: Request;
   }) => Promise<Response>,
+  options: { cache?: boolean } = {},
 ) {
   return async ({
     request,
@@ -120,7 +128,23 @@ export function v1Handler(
     try {
       const runtime = await sharedRuntime();
       requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
-      return await handler({ db: runtime.database.db, url, params, request });
+      const db = runtime.database.db;
+      if (!options.cache) return await handler({ db, url, params, request });
+      const version = await analyticsVersion(db);
+      const key = cacheKey(version, url);
+      const bypass = /no-cache|no-store/i.test(request.headers.get('cache-control') ?? '');
+      const stamp = (state: string): [string, string][] => [
+        ['x-analytics-version', String(version)],
+        ['x-cache', state],
+      ];
+      const hit = bypass ? undefined : responseCache.get(key);
+      if (hit !== undefined) return new Response(hit.body, { headers: [...hit.headers, ...stamp('hit')] });
+      const response = await handler({ db, url, params, request });
+      if (response.status !== 200) return response;
+      const body = new Uint8Array(await response.arrayBuffer());
+      const headers = [...response.headers.entries()];
+      responseCache.set(key, body, headers);
+      return new Response(body, { headers: [...headers, ...stamp(bypass ? 'bypass' : 'miss')] });
     } catch (error) {
       return errorResponse(error);
     }

@@ -398,6 +398,12 @@ export interface AcceptanceCriterionTable {
   created_by: number | null;
 }
 
+export interface AnalyticsVersionTable {
+  singleton: Generated<boolean>;
+  version: number;
+  changed_at: DefaultTimestamp;
+}
+
 export interface Database {
   role: RoleTable;
   site: SiteTable;
@@ -427,6 +433,7 @@ export interface Database {
   uid_map: UidMapTable;
   consensus_rater: ConsensusRaterTable;
   acceptance_criterion: AcceptanceCriterionTable;
+  analytics_version: AnalyticsVersionTable;
 }
 
 /**
@@ -741,6 +748,7 @@ export const schemaColumns = {
     created_at: false,
     created_by: true,
   },
+  analytics_version: { singleton: false, version: false, changed_at: false },
 } as const satisfies { [T in keyof Database]: Nullability<Database[T]> };
 
 /** true where a column's selected type admits null: ties schemaColumns to the interfaces at compile time. */

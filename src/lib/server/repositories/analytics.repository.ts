@@ -508,3 +508,9 @@ export async function findEnvelopeRows(
     })),
   );
 }
+
+/** The version of everything the analytics read (raised by each committed transaction that changes it). */
+export async function findAnalyticsVersion(db: Db): Promise<number> {
+  const row = await db.selectFrom('analytics_version').select('version').executeTakeFirstOrThrow();
+  return Number(row.version);
+}

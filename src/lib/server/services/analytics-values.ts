@@ -1,6 +1,11 @@
 import { AppError } from '../../core/errors';
 import { analysisValue, type MetricDefinition } from '../../core/metrics/metric-catalogue';
-import type { MetricRowFilter, MetricValueRow } from '../repositories/analytics.repository';
+import type { Db } from '../db/connection';
+import {
+  findAnalyticsVersion,
+  type MetricRowFilter,
+  type MetricValueRow,
+} from '../repositories/analytics.repository';
 
 export type { MetricRowFilter, ModelFilter } from '../repositories/analytics.repository';
 
@@ -87,4 +92,9 @@ export function caseValues(
     out.set(key, { row: group[0]!, value });
   }
   return out;
+}
+
+/** The version of the data analytics read; answers computed at one version stay valid until it changes. */
+export function analyticsVersion(db: Db): Promise<number> {
+  return findAnalyticsVersion(db);
 }

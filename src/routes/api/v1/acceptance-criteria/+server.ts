@@ -7,9 +7,12 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = v1Handler(async ({ db }) => apiJson({ sets: await criteriaSets(db) }));
 
 /** Replaces (or creates) one set: JSON {"name": ..., "criteria": [{structure, metric, comparator, threshold, minPassRate, note}]}. */
-export const PUT: RequestHandler = v1Handler(async ({ db, request }) => {
-  const body: unknown = await request.json().catch(() => {
-    throw new AppError('INVALID_INPUT', 'the request body is not JSON');
-  });
-  return apiJson(await saveCriteriaSet(db, body, 'request body'));
-});
+export const PUT: RequestHandler = v1Handler(
+  async ({ db, request }) => {
+    const body: unknown = await request.json().catch(() => {
+      throw new AppError('INVALID_INPUT', 'the request body is not JSON');
+    });
+    return apiJson(await saveCriteriaSet(db, body, 'request body'));
+  },
+  { cache: true },
+);

@@ -4,14 +4,17 @@ import { alarms } from '$lib/server/services/drift.service';
 import type { RequestHandler } from './$types';
 
 /** Stored drift alarms, newest first (open ones by default). */
-export const GET: RequestHandler = v1Handler(async ({ db, url }) => {
-  const params = parseQuery(alarmsSchema, url);
-  return apiJson({
-    alarms: await alarms(db, {
-      open: params.open === 'true',
-      limit: params.limit,
-      sites: params.site,
-      structures: params.structure,
-    }),
-  });
-});
+export const GET: RequestHandler = v1Handler(
+  async ({ db, url }) => {
+    const params = parseQuery(alarmsSchema, url);
+    return apiJson({
+      alarms: await alarms(db, {
+        open: params.open === 'true',
+        limit: params.limit,
+        sites: params.site,
+        structures: params.structure,
+      }),
+    });
+  },
+  { cache: true },
+);

@@ -4,13 +4,16 @@ import { editingEffort } from '$lib/server/services/editing-effort.service';
 import type { RequestHandler } from './$types';
 
 /** Editing time against APL and surface Dice per structure, and the time saved against manual contouring. */
-export const GET: RequestHandler = v1Handler(async ({ db, url }) => {
-  const params = parseQuery(editingSchema, url);
-  return apiJson(
-    await editingEffort(db, {
-      filter: toRowFilter(params),
-      aplToleranceMm: params.aplTolerance,
-      surfaceDiceToleranceMm: params.surfaceDiceTolerance,
-    }),
-  );
-});
+export const GET: RequestHandler = v1Handler(
+  async ({ db, url }) => {
+    const params = parseQuery(editingSchema, url);
+    return apiJson(
+      await editingEffort(db, {
+        filter: toRowFilter(params),
+        aplToleranceMm: params.aplTolerance,
+        surfaceDiceToleranceMm: params.surfaceDiceTolerance,
+      }),
+    );
+  },
+  { cache: true },
+);

@@ -5,21 +5,24 @@ import { listMetricRows, metricRowsCsv } from '$lib/server/services/metric-query
 import type { RequestHandler } from './$types';
 
 /** Stored metric rows under the filters, as JSON pages (with the definitions) or CSV (format=csv). */
-export const GET: RequestHandler = v1Handler(async ({ db, url }) => {
-  const params = parseQuery(metricsSchema, url);
-  const filter = {
-    ...toRowFilter(params),
-    referenceSource: params.referenceSource,
-    testSource: params.testSource,
-    evaluationRunId: params.run,
-  };
-  const page = { limit: params.limit, offset: params.offset };
-  if (params.format === 'json') return apiJson(await listMetricRows(db, filter, page));
-  return new Response(await metricRowsCsv(db, filter, page), {
-    headers: {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': 'attachment; filename="contourbench-metrics.csv"',
-      'x-metric-definition-version': metricDefinitionVersion,
-    },
-  });
-});
+export const GET: RequestHandler = v1Handler(
+  async ({ db, url }) => {
+    const params = parseQuery(metricsSchema, url);
+    const filter = {
+      ...toRowFilter(params),
+      referenceSource: params.referenceSource,
+      testSource: params.testSource,
+      evaluationRunId: params.run,
+    };
+    const page = { limit: params.limit, offset: params.offset };
+    if (params.format === 'json') return apiJson(await listMetricRows(db, filter, page));
+    return new Response(await metricRowsCsv(db, filter, page), {
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': 'attachment; filename="contourbench-metrics.csv"',
+        'x-metric-definition-version': metricDefinitionVersion,
+      },
+    });
+  },
+  { cache: true },
+);

@@ -6,18 +6,24 @@ import { compareModels } from '$lib/server/services/model-comparison.service';
 import type { RequestHandler } from './$types';
 
 /** Paired comparison of two model versions (model=A@V&model=B@W) per structure, with acceptance criteria. */
-export const GET: RequestHandler = v1Handler(async ({ db, url }) => {
-  const params = parseQuery(compareSchema, url);
-  const filter = toRowFilter(params);
-  if (filter.models?.length !== 2)
-    throw new AppError('INVALID_ARGUMENT', 'give exactly two models: model=NAME@VERSION&model=NAME@VERSION');
-  return apiJson(
-    await compareModels(db, {
-      models: [filter.models[0]!, filter.models[1]!],
-      metrics: params.metric,
-      filter: { ...filter, models: undefined },
-      reference: parseReference(params.reference),
-      criteriaSet: params.criteria,
-    }),
-  );
-});
+export const GET: RequestHandler = v1Handler(
+  async ({ db, url }) => {
+    const params = parseQuery(compareSchema, url);
+    const filter = toRowFilter(params);
+    if (filter.models?.length !== 2)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        'give exactly two models: model=NAME@VERSION&model=NAME@VERSION',
+      );
+    return apiJson(
+      await compareModels(db, {
+        models: [filter.models[0]!, filter.models[1]!],
+        metrics: params.metric,
+        filter: { ...filter, models: undefined },
+        reference: parseReference(params.reference),
+        criteriaSet: params.criteria,
+      }),
+    );
+  },
+  { cache: true },
+);
