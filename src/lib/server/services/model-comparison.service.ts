@@ -21,6 +21,7 @@ import { findMetricValues, type MetricValueRow } from '../repositories/analytics
 import { findStructureIdsByName } from '../repositories/editing.repository';
 import {
   caseValues,
+  groupBy,
   describeReference,
   modelLabel,
   referenceFilter,
@@ -73,12 +74,24 @@ export async function compareModels(
       `no metric rows of ${rows.some((r) => modelLabel(r) === labelA) ? labelB : labelA} under these filters and reference`,
     );
   const structures = [...new Set(rows.map((r) => r.structure))].sort();
+  // per metric, the case values grouped by structure and model once, for the tests and the criteria
+  const grouped = new Map(
+    metrics.map((metric, i) => [
+      metric.name,
+      groupBy(caseValues(metric, rows, i).values(), (v) => `${v.row.structure}|${modelLabel(v.row)}`),
+    ]),
+  );
+  const valuesOf = (metric: string, structure: string, model: string) =>
+    grouped.get(metric)!.get(`${structure}|${model}`) ?? [];
   const comparisons = metrics
     .filter((m) => options.metrics.includes(m.name))
     .map((metric) => {
-      const values = caseValues(metric, rows, metricList.indexOf(metric.name));
       const perStructure = structures.map((structure) =>
-        pairedComparison(metric, structure, values, labelA, labelB),
+        pairedComparison(
+          structure,
+          valuesOf(metric.name, structure, labelA),
+          valuesOf(metric.name, structure, labelB),
+        ),
       );
       const tested = perStructure.filter((s) => s.test !== null);
       const adjusted = holm(tested.map((s) => s.test!.p));
@@ -98,26 +111,22 @@ export async function compareModels(
             rule: 'a case passes when its value meets the threshold (a missed structure fails unless its missed value meets it); a structure passes when its pass rate reaches the required rate',
             models: [labelA, labelB].map((model) => ({
               model,
-              ...acceptanceOutcome(criteria, structures, metrics, rows, metricList, model),
+              ...acceptanceOutcome(criteria, structures, metrics, (metric, structure) =>
+                valuesOf(metric, structure, model).map((v) => v.value),
+              ),
             })),
           },
   };
 }
 
-function pairedComparison(
-  metric: MetricDefinition,
-  structure: string,
-  values: Map<string, { row: MetricValueRow; value: number | null }>,
-  labelA: string,
-  labelB: string,
-) {
+type CaseValue = { row: MetricValueRow; value: number | null };
+
+function pairedComparison(structure: string, valuesA: readonly CaseValue[], valuesB: readonly CaseValue[]) {
   const byCase = new Map<number, { a?: number; b?: number }>();
-  for (const { row, value } of values.values()) {
-    if (row.structure !== structure || value === null) continue;
-    const entry = byCase.get(row.caseId) ?? {};
-    if (modelLabel(row) === labelA) entry.a = value;
-    else if (modelLabel(row) === labelB) entry.b = value;
-    byCase.set(row.caseId, entry);
+  for (const { row, value } of valuesA) if (value !== null) byCase.set(row.caseId, { a: value });
+  for (const { row, value } of valuesB) {
+    const entry = byCase.get(row.caseId);
+    if (value !== null && entry !== undefined) entry.b = value;
   }
   const pairs = [...byCase.values()].filter(
     (p): p is { a: number; b: number } => p.a !== undefined && p.b !== undefined,
@@ -161,21 +170,12 @@ function acceptanceOutcome(
   criteria: readonly AcceptanceCriterion[],
   structures: readonly string[],
   metrics: readonly MetricDefinition[],
-  rows: readonly MetricValueRow[],
-  metricList: readonly string[],
-  model: string,
+  valuesOf: (metric: string, structure: string) => Array<number | null>,
 ) {
-  const modelRows = rows.filter((r) => modelLabel(r) === model);
   const results = structures.flatMap((structure) =>
     applicableCriteria(criteria, structure).map((criterion) => {
       const metric = metrics.find((m) => m.name === criterion.metric)!;
-      const values = [
-        ...caseValues(
-          metric,
-          modelRows.filter((r) => r.structure === structure),
-          metricList.indexOf(metric.name),
-        ).values(),
-      ].map((v) => v.value);
+      const values = valuesOf(metric.name, structure);
       const passed = values.filter(
         (v) =>
           v !== null && (criterion.comparator === '>=' ? v >= criterion.threshold : v <= criterion.threshold),
