@@ -3,6 +3,7 @@ import { toleranceKey } from '../../core/metrics/metric-json';
 import type { MetricDefinition } from '../../core/metrics/metric-catalogue';
 import { metricDefinitionVersion } from '../../core/metrics/metric-set';
 import type { ContourSetSource, Database } from '../db/schema';
+import type { CaseValues } from './case.repository';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -78,6 +79,26 @@ function modelMatches(versionColumn: string, models: readonly ModelFilter[]) {
     join model fmo on fmo.id = fmv.model_id where ${sql.join(each, sql` or `)})`;
 }
 
+/**
+ * The filter clauses every analytics query shares, over its aliases: structure (st), site (s), case (c,
+ * or `caseId`), the day a row is placed at (`day`) and, where given, the observer column.
+ */
+function caseClauses(
+  filter: Pick<MetricRowFilter, 'structures' | 'sites' | 'cohort' | 'from' | 'to' | 'observers'>,
+  columns: { caseId: string; day: ReturnType<typeof sql>; observer?: string },
+): Expression<SqlBool>[] {
+  const clauses: Expression<SqlBool>[] = [];
+  if (filter.structures?.length)
+    clauses.push(sql<SqlBool>`st.tg263_name in (${sql.join(filter.structures)})`);
+  if (filter.sites?.length) clauses.push(sql<SqlBool>`s.code in (${sql.join(filter.sites)})`);
+  if (filter.observers?.length && columns.observer !== undefined)
+    clauses.push(sql<SqlBool>`${sql.ref(columns.observer)} in (${sql.join(filter.observers)})`);
+  if (filter.cohort !== undefined) clauses.push(inCohort(columns.caseId, filter.cohort));
+  if (filter.from !== undefined) clauses.push(sql<SqlBool>`${columns.day} >= ${filter.from}::date`);
+  if (filter.to !== undefined) clauses.push(sql<SqlBool>`${columns.day} <= ${filter.to}::date`);
+  return clauses;
+}
+
 /** The day a row is placed at (filter.dateField). */
 function dateExpression(filter: MetricRowFilter) {
   return filter.dateField === 'evaluation'
@@ -103,9 +124,10 @@ function baseQuery(db: Db, filter: MetricRowFilter) {
     .leftJoin('model as mo', 'mo.id', 'mv.model_id')
     .where('m.definition_version', '=', metricDefinitionVersion)
     .where((eb) => {
-      const clauses: Expression<SqlBool>[] = [];
-      if (filter.structures?.length) clauses.push(eb('st.tg263_name', 'in', [...filter.structures]));
-      if (filter.sites?.length) clauses.push(eb('s.code', 'in', [...filter.sites]));
+      const clauses = caseClauses(
+        { ...filter, observers: undefined },
+        { caseId: 'm.case_id', day: dateColumn },
+      );
       if (filter.observers?.length)
         clauses.push(
           eb.or([eb('tob.code', 'in', [...filter.observers]), eb('rob.code', 'in', [...filter.observers])]),
@@ -113,11 +135,8 @@ function baseQuery(db: Db, filter: MetricRowFilter) {
       if (filter.referenceObservers?.length)
         clauses.push(eb('rob.code', 'in', [...filter.referenceObservers]));
       if (filter.models?.length) clauses.push(modelMatches('ts.model_version_id', filter.models));
-      if (filter.cohort !== undefined) clauses.push(inCohort('m.case_id', filter.cohort));
       if (filter.testSource !== undefined) clauses.push(eb('ts.source', '=', filter.testSource));
       if (filter.referenceSource !== undefined) clauses.push(eb('rs.source', '=', filter.referenceSource));
-      if (filter.from !== undefined) clauses.push(sql<SqlBool>`${dateColumn} >= ${filter.from}::date`);
-      if (filter.to !== undefined) clauses.push(sql<SqlBool>`${dateColumn} <= ${filter.to}::date`);
       if (filter.evaluationRunId !== undefined)
         clauses.push(eb('m.evaluation_run_id', '=', filter.evaluationRunId));
       return eb.and(clauses);
@@ -305,13 +324,11 @@ export async function aggregateRaterPerformance(
       sql<number>`count(*) filter (where cr.converged)::int`.as('converged'),
     ])
     .where((eb) => {
-      const clauses: Expression<SqlBool>[] = [];
-      if (filter.structures?.length) clauses.push(eb('st.tg263_name', 'in', [...filter.structures]));
-      if (filter.sites?.length) clauses.push(eb('s.code', 'in', [...filter.sites]));
-      if (filter.observers?.length) clauses.push(eb('o.code', 'in', [...filter.observers]));
-      if (filter.cohort !== undefined) clauses.push(inCohort('c.id', filter.cohort));
-      if (filter.from !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date >= ${filter.from}::date`);
-      if (filter.to !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date <= ${filter.to}::date`);
+      const clauses = caseClauses(filter, {
+        caseId: 'c.id',
+        day: sql`c.acquisition_date`,
+        observer: 'o.code',
+      });
       return eb.and(clauses);
     })
     .groupBy(['st.tg263_name', 'o.code'])
@@ -321,23 +338,25 @@ export async function aggregateRaterPerformance(
   return rows as RaterPerformanceRow[];
 }
 
-export interface CaseFeatureRow {
+export type CaseFeatureRow = {
   caseId: number;
   site: string;
   acquisitionDate: string | null;
-  manufacturer: string | null;
-  scannerModel: string | null;
-  convolutionKernel: string | null;
-  kvp: number | null;
-  sliceThicknessMm: number | null;
-  pixelSpacingMm: number | null;
-  huMean: number | null;
-  huStd: number | null;
-  huP05: number | null;
-  huP50: number | null;
-  huP95: number | null;
   noiseStdHu: number | null;
-}
+} & Pick<
+  CaseValues,
+  | 'manufacturer'
+  | 'scannerModel'
+  | 'convolutionKernel'
+  | 'kvp'
+  | 'sliceThicknessMm'
+  | 'pixelSpacingMm'
+  | 'huMean'
+  | 'huStd'
+  | 'huP05'
+  | 'huP50'
+  | 'huP95'
+>;
 
 /** The scanner fields and image statistics of the cases of a cohort and sites (no date filter: callers split by date). */
 export async function findCaseFeatures(
@@ -365,9 +384,7 @@ export async function findCaseFeatures(
       'c.noise_std_hu as noiseStdHu',
     ])
     .where((eb) => {
-      const clauses: Expression<SqlBool>[] = [];
-      if (filter.sites?.length) clauses.push(eb('s.code', 'in', [...filter.sites]));
-      if (filter.cohort !== undefined) clauses.push(inCohort('c.id', filter.cohort));
+      const clauses = caseClauses(filter, { caseId: 'c.id', day: sql`c.acquisition_date` });
       return eb.and(clauses);
     })
     .orderBy('c.acquisition_date')
@@ -436,13 +453,11 @@ export async function findEditingEffort(
       ),
     ])
     .where((eb) => {
-      const clauses: Expression<SqlBool>[] = [];
-      if (filter.structures?.length) clauses.push(eb('st.tg263_name', 'in', [...filter.structures]));
-      if (filter.sites?.length) clauses.push(eb('s.code', 'in', [...filter.sites]));
-      if (filter.observers?.length) clauses.push(eb('o.code', 'in', [...filter.observers]));
-      if (filter.cohort !== undefined) clauses.push(inCohort('c.id', filter.cohort));
-      if (filter.from !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date >= ${filter.from}::date`);
-      if (filter.to !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date <= ${filter.to}::date`);
+      const clauses = caseClauses(filter, {
+        caseId: 'c.id',
+        day: sql`c.acquisition_date`,
+        observer: 'o.code',
+      });
       // the model filter narrows corrections of model contours; manual sessions stay for comparison
       if (filter.models?.length)
         clauses.push(
