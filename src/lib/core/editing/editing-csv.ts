@@ -206,12 +206,7 @@ function readCsvRecords(text: string): { records: CsvRecord[]; errors: EditingCs
   return { records, errors };
 }
 
-/** One CSV record (no line end): a field holding a comma, quote or line break is quoted, quotes doubled. */
-export function formatCsvRecord(values: readonly string[]): string {
-  return values
-    .map((value) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value))
-    .join(',');
-}
+export { formatCsvRecord } from '../csv/csv-record';
 
 /**
  * Parses and validates an editing-time CSV (columns documented at the top of this file). `source` names

@@ -150,3 +150,21 @@ export function v1Handler(
     }
   };
 }
+
+/**
+ * Query parameters of a dashboard page: like parseQuery, but empty values (a filter left at "any") are
+ * dropped first, and a problem is returned for the page to show instead of thrown.
+ */
+export function parsePageQuery<S extends z.ZodObject>(
+  schema: S,
+  url: URL,
+): { params: z.infer<S>; error: null } | { params: null; error: string } {
+  const cleaned = new URL(url);
+  for (const [name, value] of [...url.searchParams.entries()])
+    if (value.trim() === '') cleaned.searchParams.delete(name, value);
+  try {
+    return { params: parseQuery(schema, cleaned), error: null };
+  } catch (error) {
+    return { params: null, error: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -529,3 +529,28 @@ export async function findAnalyticsVersion(db: Db): Promise<number> {
   const row = await db.selectFrom('analytics_version').select('version').executeTakeFirstOrThrow();
   return Number(row.version);
 }
+
+export interface AnalyticsOptions {
+  models: string[];
+  structures: string[];
+  sites: string[];
+  observers: string[];
+  cohorts: string[];
+}
+
+/** What the filters can choose from: model versions, structures, sites, observers and cohorts with data. */
+export async function findAnalyticsOptions(db: Db): Promise<AnalyticsOptions> {
+  const result = await sql<AnalyticsOptions>`
+    select
+      coalesce((select array_agg(label order by label) from (
+        select distinct mo.name || '@' || mv.version as label from model_version mv join model mo on mo.id = mv.model_id
+        where exists (select 1 from contour_set cs where cs.model_version_id = mv.id)) x), '{}') as models,
+      coalesce((select array_agg(tg263_name order by tg263_name) from structure st
+        where exists (select 1 from metric m where m.structure_id = st.id)), '{}') as structures,
+      coalesce((select array_agg(code order by code) from site s
+        where exists (select 1 from patient_case c where c.site_id = s.id)), '{}') as sites,
+      coalesce((select array_agg(distinct code order by code) from observer o
+        where exists (select 1 from contour_set cs where cs.observer_id = o.id)), '{}') as observers,
+      coalesce((select array_agg(name order by name) from cohort), '{}') as cohorts`.execute(db);
+  return result.rows[0]!;
+}

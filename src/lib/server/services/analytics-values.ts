@@ -2,6 +2,7 @@ import { AppError } from '../../core/errors';
 import { analysisValue, type MetricDefinition } from '../../core/metrics/metric-catalogue';
 import type { Db } from '../db/connection';
 import {
+  findAnalyticsOptions,
   findAnalyticsVersion,
   type MetricRowFilter,
   type MetricValueRow,
@@ -97,4 +98,9 @@ export function caseValues(
 /** The version of the data analytics read; answers computed at one version stay valid until it changes. */
 export function analyticsVersion(db: Db): Promise<number> {
   return findAnalyticsVersion(db);
+}
+
+/** What the dashboards' filters offer. */
+export function analyticsOptions(db: Db) {
+  return findAnalyticsOptions(db);
 }

@@ -1,4 +1,4 @@
-import { formatCsvRecord } from '../../core/editing/editing-csv';
+import { formatCsvRecord } from '../../core/csv/csv-record';
 import { describeMetric, metricCatalogue } from '../../core/metrics/metric-catalogue';
 import { metricDefinitionVersion } from '../../core/metrics/metric-set';
 import type { Db } from '../db/connection';

@@ -1,0 +1,79 @@
+import { fail } from '@sveltejs/kit';
+import { z } from 'zod';
+import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
+import { driftSchema } from '$lib/server/api/v1-endpoints';
+import { sharedRuntime } from '$lib/server/runtime';
+import { analyticsOptions, parseReference } from '$lib/server/services/analytics-values';
+import { acknowledge, alarms, driftCharts } from '$lib/server/services/drift.service';
+import type { Actions, PageServerLoad } from './$types';
+
+const pageSchema = driftSchema.extend({
+  chart: z.enum(['individuals', 'ewma', 'cusum']).default('individuals'),
+});
+
+export const load: PageServerLoad = async ({ url }) => {
+  const db = (await sharedRuntime()).database.db;
+  const options = await analyticsOptions(db);
+  const parsed = parsePageQuery(pageSchema, url);
+  if (parsed.error !== null)
+    return { options, error: parsed.error, drift: null, alarms: [], chart: 'individuals' as const };
+  const params = parsed.params;
+  // one model and one structure unless the URL asks for more: a page of every series is unreadable
+  const filter = toRowFilter(params);
+  filter.models ??= toRowFilter({ ...params, model: options.models.slice(-1) }).models;
+  filter.structures ??= options.structures.includes('Heart') ? ['Heart'] : options.structures.slice(0, 1);
+  const [drift, open] = await Promise.all([
+    driftCharts(db, {
+      metric: params.metric,
+      filter,
+      reference: parseReference(params.reference),
+      subject: params.subject,
+      bySite: params.bySite === 'true',
+      settings: {
+        baselinePoints: params.baselinePoints,
+        baselineFrom: params.baselineFrom,
+        baselineTo: params.baselineTo,
+        lambda: params.lambda,
+        L: params.L,
+        k: params.k,
+        h: params.h,
+        runLength: params.runLength,
+      },
+    }),
+    alarms(db, { open: true, limit: 200, sites: params.site, structures: filter.structures }),
+  ]);
+  return {
+    options,
+    error: null,
+    drift,
+    chart: params.chart,
+    selection: {
+      models: filter.models?.map((m) => `${m.name}@${m.version}`) ?? [],
+      structures: filter.structures,
+    },
+    alarms: open.map((a) => ({
+      ...a,
+      pointAt: a.pointAt.toISOString().slice(0, 10),
+      raisedAt: a.raisedAt.toISOString(),
+    })),
+  };
+};
+
+export const actions: Actions = {
+  acknowledge: async ({ request }) => {
+    const form = await request.formData();
+    const parsed = z
+      .object({
+        id: z.coerce.number().int().positive(),
+        note: z.string().trim().min(1, 'write what was found').max(2000),
+      })
+      .safeParse({ id: form.get('id'), note: form.get('note') });
+    if (!parsed.success) return fail(400, { error: parsed.error.issues.map((i) => i.message).join('; ') });
+    try {
+      await acknowledge((await sharedRuntime()).database.db, parsed.data.id, { note: parsed.data.note });
+    } catch (error) {
+      return fail(409, { error: error instanceof Error ? error.message : String(error) });
+    }
+    return { acknowledged: parsed.data.id };
+  },
+};
