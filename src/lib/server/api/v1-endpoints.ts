@@ -19,6 +19,7 @@ export const compareSchema = filterSchema.extend({
     .max(128)
     .optional()
     .describe('acceptance criteria set to evaluate both models against'),
+  cases: z.enum(['true', 'false']).default('false').describe("also return each case's pair of values"),
 });
 
 export const siteShiftSchema = filterSchema.extend({

@@ -49,6 +49,8 @@ export async function compareModels(
     filter: MetricRowFilter;
     reference: ReferenceChoice;
     criteriaSet?: string;
+    /** also return every case's pair of values (for plots and the worst cases) */
+    includeCases?: boolean;
   },
 ) {
   const [a, b] = options.models;
@@ -91,6 +93,7 @@ export async function compareModels(
           structure,
           valuesOf(metric.name, structure, labelA),
           valuesOf(metric.name, structure, labelB),
+          options.includeCases === true,
         ),
       );
       const tested = perStructure.filter((s) => s.test !== null);
@@ -121,15 +124,23 @@ export async function compareModels(
 
 type CaseValue = { row: MetricValueRow; value: number | null };
 
-function pairedComparison(structure: string, valuesA: readonly CaseValue[], valuesB: readonly CaseValue[]) {
-  const byCase = new Map<number, { a?: number; b?: number }>();
-  for (const { row, value } of valuesA) if (value !== null) byCase.set(row.caseId, { a: value });
+function pairedComparison(
+  structure: string,
+  valuesA: readonly CaseValue[],
+  valuesB: readonly CaseValue[],
+  includeCases: boolean,
+) {
+  const byCase = new Map<number, { a?: number; b?: number; case: string; site: string; date: string }>();
+  for (const { row, value } of valuesA)
+    if (value !== null)
+      byCase.set(row.caseId, { a: value, case: row.casePseudonym, site: row.site, date: row.date });
   for (const { row, value } of valuesB) {
     const entry = byCase.get(row.caseId);
     if (value !== null && entry !== undefined) entry.b = value;
   }
   const pairs = [...byCase.values()].filter(
-    (p): p is { a: number; b: number } => p.a !== undefined && p.b !== undefined,
+    (p): p is { a: number; b: number; case: string; site: string; date: string } =>
+      p.a !== undefined && p.b !== undefined,
   );
   const xa = pairs.map((p) => p.a);
   const xb = pairs.map((p) => p.b);
@@ -156,6 +167,7 @@ function pairedComparison(structure: string, valuesA: readonly CaseValue[], valu
     test,
     shift: finite && pairs.length > 0 ? hodgesLehmann(xb, xa, { paired: true }) : null,
     note,
+    cases: includeCases ? pairs : undefined,
   };
 }
 

@@ -22,6 +22,7 @@ export const GET: RequestHandler = v1Handler(
         filter: { ...filter, models: undefined },
         reference: parseReference(params.reference),
         criteriaSet: params.criteria,
+        includeCases: params.cases === 'true',
       }),
     );
   },
