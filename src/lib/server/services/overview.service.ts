@@ -1,9 +1,28 @@
 import type { Db } from '../db/connection';
-import { countOverview, type OverviewCounts } from '../repositories/overview.repository';
+import {
+  countOverview,
+  findCatalogue,
+  findRecentRuns,
+  type OverviewCounts,
+} from '../repositories/overview.repository';
 
 export type { OverviewCounts };
 
-/** Counts for the overview page. */
+/** What the database holds: counts of sites, cases, contour sets, observers, sessions, cohorts. */
 export function getOverview(db: Db): Promise<OverviewCounts> {
   return countOverview(db);
+}
+
+/** The overview page's lists: cohorts, sites, models, the latest runs with their progress, open alarms. */
+export async function getDashboardOverview(db: Db) {
+  const [catalogue, runs] = await Promise.all([findCatalogue(db), findRecentRuns(db, 12)]);
+  return {
+    ...catalogue,
+    runs: runs.map((r) => ({
+      ...r,
+      createdAt: r.createdAt.toISOString(),
+      startedAt: r.startedAt?.toISOString() ?? null,
+      finishedAt: r.finishedAt?.toISOString() ?? null,
+    })),
+  };
 }
