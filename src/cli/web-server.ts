@@ -61,13 +61,17 @@ export async function startWebServer(options: {
   const handlerFile = path.join(projectRoot(), 'build', 'handler.js');
   // adapter-node reads its request body limit (512 kB by default) when the handler loads
   process.env.BODY_SIZE_LIMIT ??= String(options.maxUploadBytes);
+  // adapter-node takes the request's protocol from this header (https when it has none): a reverse
+  // proxy terminating TLS sets it, a direct request is plain http; form actions compare origins with it
+  process.env.PROTOCOL_HEADER ??= 'x-forwarded-proto';
   const { handler } = (await import(pathToFileURL(handlerFile).href)) as { handler: Handler };
-  const server = http.createServer((req, res) =>
-    handler(req, res, () => {
+  const server = http.createServer((req, res) => {
+    req.headers['x-forwarded-proto'] ??= 'http';
+    return handler(req, res, () => {
       res.statusCode = 404;
       res.end('Not found');
-    }),
-  );
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -84,6 +88,8 @@ export async function startWebServer(options: {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  // how the server reaches itself (the PDF printer loads its own pages), whatever name users reach it by
+  process.env.CONTOURBENCH_SELF_URL = `http://${shownHost === 'localhost' ? '127.0.0.1' : shownHost}:${port}`;
   return {
     url: `http://${shownHost}:${port}`,
     close: () =>

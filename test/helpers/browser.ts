@@ -1,16 +1,1 @@
-import { chromium, type Browser } from 'playwright-core';
-
-/** Debian's Chromium, headless, as root (NOTES.md: the flags it needs here). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
+export { launchChromium } from '../../src/lib/server/io/pdf';

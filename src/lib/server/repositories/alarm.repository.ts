@@ -121,15 +121,6 @@ export async function alarmExists(db: Db, id: number): Promise<boolean> {
   return (await db.selectFrom('alarm').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 }
 
-export async function findUserId(db: Db, email: string): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('app_user')
-    .select('id')
-    .where(sql<boolean>`lower(email) = lower(${email})`)
-    .executeTakeFirst();
-  return row?.id;
-}
-
 /** Ids of sites, structures and model versions by their names, for the keys alarms are stored under. */
 export async function findAlarmSubjectIds(db: Db) {
   const [sites, structures, models] = await Promise.all([

@@ -12,12 +12,12 @@ import {
   acknowledgeAlarm,
   alarmExists,
   findAlarmSubjectIds,
-  findUserId,
   insertAlarms,
   listAlarms,
   type NewAlarm,
 } from '../repositories/alarm.repository';
 import { findMetricValues } from '../repositories/analytics.repository';
+import { findUserId } from '../repositories/user.repository';
 import {
   caseValues,
   describeReference,

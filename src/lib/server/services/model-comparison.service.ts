@@ -277,3 +277,36 @@ export async function criteriaSets(db: Db) {
   const sets = await listCriteriaSets(db);
   return Promise.all(sets.map(async (s) => ({ name: s.name, criteria: await findCriteria(db, s.name) })));
 }
+
+/**
+ * One model version against a named acceptance criteria set (the commissioning report of a single
+ * model): per structure and criterion, cases, passed, failed, pass rate and verdict.
+ */
+export async function evaluateCriteria(
+  db: Db,
+  options: { model: ModelFilter; filter: MetricRowFilter; reference: ReferenceChoice; criteriaSet: string },
+) {
+  const criteria = await findCriteria(db, options.criteriaSet);
+  if (criteria.length === 0)
+    throw new AppError('NOT_FOUND', `acceptance criteria set "${options.criteriaSet}" has no criteria`);
+  const metrics = [...new Set(criteria.map((c) => c.metric))].map(metricDefinition);
+  const rows = await findMetricValues(db, metrics, {
+    ...options.filter,
+    ...referenceFilter(options.reference),
+    models: [options.model],
+    testSource: 'model',
+  });
+  const grouped = new Map(
+    metrics.map((metric, i) => [
+      metric.name,
+      groupBy(caseValues(metric, rows, i).values(), (v) => v.row.structure),
+    ]),
+  );
+  const structures = [...new Set(rows.map((r) => r.structure))].sort();
+  return {
+    criteriaSet: options.criteriaSet,
+    ...acceptanceOutcome(criteria, structures, metrics, (metric, structure) =>
+      (grouped.get(metric)!.get(structure) ?? []).map((v) => v.value),
+    ),
+  };
+}

@@ -48,11 +48,22 @@ export const ENVELOPE_TEST =
  */
 export async function observerAgreement(db: Db, filter: AgreementFilter) {
   const metrics = AGREEMENT_METRICS.map(metricDefinition);
-  const [aggregates, raters, envelopeRows] = await Promise.all([
-    aggregateObserverPairs(db, metrics, filter),
-    aggregateRaterPerformance(db, filter),
-    findEnvelopeRows(db, metrics, filter),
+  // a model filter chooses whose envelope is shown; the physicians' rows never belong to a model
+  const { models, ...observersFilter } = filter;
+  const [aggregates, raters, allEnvelopeRows] = await Promise.all([
+    aggregateObserverPairs(db, metrics, observersFilter),
+    aggregateRaterPerformance(db, observersFilter),
+    findEnvelopeRows(db, metrics, observersFilter),
   ]);
+  const envelopeRows = models?.length
+    ? allEnvelopeRows.filter((r) =>
+        models.some(
+          (m) =>
+            r.model === `${m.name}@${m.version}` ||
+            (m.version === undefined && r.model.startsWith(`${m.name}@`)),
+        ),
+      )
+    : allEnvelopeRows;
   const structures = [...new Set(aggregates.map((r) => r.structure))].sort();
   const rowsByStructure = groupBy(envelopeRows, (r) => r.structure);
   const metricQuartiles = (row: PairAggregateRow) =>

@@ -1,0 +1,91 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface ReportRun {
+  id: number;
+  status: string;
+  cohort: string;
+  model: string;
+  modelName: string;
+  modelVersion: string;
+  sha256: string;
+  card: Record<string, unknown>;
+  registeredAt: Date;
+  parameters: Record<string, unknown>;
+  jobsTotal: number;
+  jobsSucceeded: number;
+  jobsFailed: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** An evaluation run with its model version (card, sha256) and cohort. */
+export async function findReportRun(db: Db, runId: number): Promise<ReportRun | undefined> {
+  const result = await sql<ReportRun>`
+    select r.id, r.status, co.name as cohort, mo.name || '@' || mv.version as model, mo.name as "modelName",
+      mv.version as "modelVersion", mv.onnx_sha256 as sha256, mv.card, mv.registered_at as "registeredAt",
+      r.parameters, r.jobs_total as "jobsTotal", r.jobs_succeeded as "jobsSucceeded", r.jobs_failed as "jobsFailed",
+      r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
+    from evaluation_run r
+    join model_version mv on mv.id = r.model_version_id
+    join model mo on mo.id = mv.model_id
+    join cohort co on co.id = r.cohort_id
+    where r.id = ${runId}`.execute(db);
+  return result.rows[0];
+}
+
+/** Other versions of the same model with a succeeded run over the same cohort, newest run first. */
+export async function findComparableVersions(db: Db, runId: number): Promise<string[]> {
+  const result = await sql<{ model: string }>`
+    select mo.name || '@' || mv.version as model
+    from evaluation_run r
+    join evaluation_run o on o.cohort_id = r.cohort_id and o.id <> r.id and o.status = 'succeeded'
+    join model_version mv on mv.id = o.model_version_id
+    join model mo on mo.id = mv.model_id
+    join model_version rv on rv.id = r.model_version_id
+    where r.id = ${runId} and mv.model_id = rv.model_id and mv.id <> rv.id
+    group by mo.name, mv.version
+    order by max(o.created_at) desc`.execute(db);
+  return result.rows.map((r) => r.model);
+}
+
+export interface SignOff {
+  id: number;
+  at: Date;
+  details: Record<string, unknown>;
+}
+
+/** Appends a sign-off of a run's report to the audit trail. */
+export async function insertSignOff(
+  db: Db,
+  runId: number,
+  userId: number | null,
+  details: Record<string, unknown>,
+): Promise<number> {
+  const row = await db
+    .insertInto('audit_event')
+    .values({
+      user_id: userId,
+      action: 'report.sign_off',
+      object_type: 'evaluation_run',
+      object_id: String(runId),
+      details,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function findSignOffs(db: Db, runId: number): Promise<SignOff[]> {
+  return db
+    .selectFrom('audit_event')
+    .select(['id', 'occurred_at as at', 'details'])
+    .where('action', '=', 'report.sign_off')
+    .where('object_type', '=', 'evaluation_run')
+    .where('object_id', '=', String(runId))
+    .orderBy('occurred_at')
+    .execute();
+}
