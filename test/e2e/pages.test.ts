@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -7,6 +8,8 @@ import { ensureWebBuild } from '../../src/cli/web-server';
 import { createLogger } from '../../src/lib/server/logger';
 import { seedAnalytics } from '../../src/lib/server/services/analytics-seed.service';
 import { refreshAlarms } from '../../src/lib/server/services/drift.service';
+import { importDicom } from '../../src/lib/server/services/import.service';
+import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { createTestDatabase, type TestDatabase } from '../db/test-database';
 import { launchChromium } from '../helpers/browser';
 import { serve, stop, type Served } from '../helpers/serve';
@@ -16,12 +19,27 @@ import { serve, stop, type Served } from '../helpers/serve';
 // test-results/screenshots for a person to look at.
 
 const screenshots = path.resolve('test-results/screenshots');
-const pages = ['/', '/commissioning', '/observers', '/sites', '/drift', '/editing', '/reports', '/reports/1'];
+const pages = [
+  '/',
+  '/commissioning',
+  '/observers',
+  '/sites',
+  '/drift',
+  '/editing',
+  '/reports',
+  '/reports/1',
+  '/cases',
+];
+const series = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../shared/testdata/dicom/breast-dicompyler/series',
+);
 
 let database: TestDatabase;
 let dataDir: string;
 let served: Served;
 let browser: Browser;
+let viewerCaseId: number;
 
 beforeAll(async () => {
   await ensureWebBuild(createLogger('warn'));
@@ -29,6 +47,13 @@ beforeAll(async () => {
   await seedAnalytics(database.db, { cases: 120, seed: 3 });
   await refreshAlarms(database.db);
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-pages-'));
+  // one real imported case (CT and RTSTRUCT) for the viewer; the seeded cases have metrics only
+  const report = await importDicom(database.db, new FileBlobStore(path.join(dataDir, 'blobs')), series, {
+    siteCode: 'SITE-V',
+    observerCode: 'RO1',
+    laterality: 'left',
+  });
+  viewerCaseId = report.studies[0]!.caseId;
   served = await serve({ DATABASE_URL: database.url, CONTOURBENCH_DATA_DIR: dataDir });
   browser = await launchChromium();
   await mkdir(screenshots, { recursive: true });
@@ -130,5 +155,22 @@ describe('dashboard pages in Chromium', () => {
     const bytes = Buffer.from(await pdf.arrayBuffer());
     expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
     expect(bytes.toString('latin1').match(/\/Type\s*\/Page[^s]/g)?.length ?? 0).toBeGreaterThan(1);
+  });
+
+  it('shows a case in the viewer and toggles its overlays', async () => {
+    const { page, errors } = await open(`/cases/${viewerCaseId}`);
+    await page.screenshot({ path: path.join(screenshots, 'case-viewer.png'), fullPage: true });
+    const canvas = page.locator('section[aria-label="CT viewer"] canvas').first();
+    const pixels = () => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+    await expect.poll(pixels).not.toBe('data:,');
+    await page.waitForTimeout(500);
+    const withOverlays = await pixels();
+    await page.locator('fieldset', { hasText: 'Contour sets' }).locator('label.all input').uncheck();
+    await expect.poll(pixels).not.toBe(withOverlays);
+    await page.locator('fieldset', { hasText: 'Contour sets' }).locator('label.all input').check();
+    await expect.poll(pixels).toBe(withOverlays);
+    expect(errors).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    await page.close();
   });
 });

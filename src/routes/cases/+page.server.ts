@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { parsePageQuery } from '$lib/server/api/v1';
+import { sharedRuntime } from '$lib/server/runtime';
+import { listCases } from '$lib/server/services/case-viewer.service';
+import type { PageServerLoad } from './$types';
+
+const pageSchema = z.strictObject({
+  site: z.array(z.string().min(1).max(64)).optional().describe('site code (repeatable)'),
+  cohort: z.string().min(1).max(128).optional().describe('cohort name'),
+});
+
+export const load: PageServerLoad = async ({ url }) => {
+  const db = (await sharedRuntime()).database.db;
+  const parsed = parsePageQuery(pageSchema, url);
+  const list = await listCases(
+    db,
+    parsed.params === null ? {} : { sites: parsed.params.site, cohort: parsed.params.cohort },
+  );
+  return {
+    ...list,
+    error: parsed.error,
+    filtered:
+      parsed.params !== null && (parsed.params.site !== undefined || parsed.params.cohort !== undefined),
+  };
+};
