@@ -316,7 +316,15 @@ function shapeComparison(compared: Awaited<ReturnType<typeof compareModels>>, me
         x.structure.localeCompare(y.structure),
     )
     .slice(0, 10)
-    .map((p) => ({ case: p.case, structure: p.structure, site: p.site, date: p.date, a: p.a, b: p.b }));
+    .map((p) => ({
+      caseId: p.caseId,
+      case: p.case,
+      structure: p.structure,
+      site: p.site,
+      date: p.date,
+      a: p.a,
+      b: p.b,
+    }));
   return {
     comparison: {
       modelA: compared.models.a,

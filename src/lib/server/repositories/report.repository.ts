@@ -89,3 +89,33 @@ export async function findSignOffs(db: Db, runId: number): Promise<SignOff[]> {
     .orderBy('occurred_at')
     .execute();
 }
+
+export interface CaseSets {
+  caseId: number;
+  structureId: number;
+  testSetId: number;
+  referenceSetId: number;
+}
+
+/**
+ * For cases of a run, the model's contour set and the reference set (the case's consensus, else its
+ * first physician set) of each structure: what a picture of a worst case shows.
+ */
+export async function findRunCaseSets(
+  db: Db,
+  runId: number,
+  pairs: ReadonlyArray<{ caseId: number; structure: string }>,
+): Promise<CaseSets[]> {
+  if (pairs.length === 0) return [];
+  const result = await sql<CaseSets>`
+    select distinct on (m.case_id, m.structure_id)
+      m.case_id as "caseId", m.structure_id as "structureId", m.test_set_id as "testSetId",
+      m.reference_set_id as "referenceSetId"
+    from metric m
+    join structure st on st.id = m.structure_id
+    join contour_set rs on rs.id = m.reference_set_id
+    where m.evaluation_run_id = ${runId}
+      and (m.case_id, st.tg263_name) in (${sql.join(pairs.map((p) => sql`(${p.caseId}::bigint, ${p.structure}::text)`))})
+    order by m.case_id, m.structure_id, (rs.source = 'consensus') desc, m.reference_set_id`.execute(db);
+  return result.rows;
+}

@@ -130,16 +130,25 @@ function pairedComparison(
   valuesB: readonly CaseValue[],
   includeCases: boolean,
 ) {
-  const byCase = new Map<number, { a?: number; b?: number; case: string; site: string; date: string }>();
+  const byCase = new Map<
+    number,
+    { a?: number; b?: number; caseId: number; case: string; site: string; date: string }
+  >();
   for (const { row, value } of valuesA)
     if (value !== null)
-      byCase.set(row.caseId, { a: value, case: row.casePseudonym, site: row.site, date: row.date });
+      byCase.set(row.caseId, {
+        a: value,
+        caseId: row.caseId,
+        case: row.casePseudonym,
+        site: row.site,
+        date: row.date,
+      });
   for (const { row, value } of valuesB) {
     const entry = byCase.get(row.caseId);
     if (value !== null && entry !== undefined) entry.b = value;
   }
   const pairs = [...byCase.values()].filter(
-    (p): p is { a: number; b: number; case: string; site: string; date: string } =>
+    (p): p is { a: number; b: number; caseId: number; case: string; site: string; date: string } =>
       p.a !== undefined && p.b !== undefined,
   );
   const xa = pairs.map((p) => p.a);

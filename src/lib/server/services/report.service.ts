@@ -11,6 +11,7 @@ import type { Db } from '../db/connection';
 import { findMetricValues } from '../repositories/analytics.repository';
 import {
   findComparableVersions,
+  findRunCaseSets,
   findReportRun,
   findSignOffs,
   insertSignOff,
@@ -20,6 +21,8 @@ import { appVersion } from '../paths';
 import { caseValues, goodness, type ReferenceChoice } from './analytics-values';
 import { compareModels, evaluateCriteria } from './model-comparison.service';
 import { observerAgreement } from './observer-agreement.service';
+import { largestDisagreement } from './case-viewer.service';
+import type { BlobStore } from '../storage/blob-store';
 
 /** The metrics a commissioning report tabulates per structure. */
 export const REPORT_METRICS = [
@@ -50,7 +53,7 @@ function parseLabel(label: string) {
  * software version, and the sign-offs so far. `digest` is the sha256 of the numbers (everything but the
  * sign-offs), so a sign-off names exactly what it signed.
  */
-export async function buildReport(db: Db, runId: number, options: ReportOptions = {}) {
+export async function buildReport(db: Db, runId: number, options: ReportOptions = {}, blobs?: BlobStore) {
   const run = await findReportRun(db, runId);
   if (run === undefined) throw new AppError('NOT_FOUND', `no evaluation run ${runId}`);
   const model = { name: run.modelName, version: run.modelVersion };
@@ -165,6 +168,20 @@ export async function buildReport(db: Db, runId: number, options: ReportOptions 
     worstCases: worst,
   };
   const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  // where each worst case is shown: the axial slice where model and reference differ most
+  const views =
+    blobs === undefined
+      ? []
+      : await Promise.all(
+          (await findRunCaseSets(db, runId, worst)).map(async (sets) => {
+            const disagreement = await largestDisagreement({ db, blobs }, sets.caseId, {
+              structureId: sets.structureId,
+              setA: sets.referenceSetId,
+              setB: sets.testSetId,
+            }).catch(() => null);
+            return { ...sets, k: disagreement?.k ?? null };
+          }),
+        );
   const signOffs = (await findSignOffs(db, runId)).map((s) => ({
     id: s.id,
     at: s.at.toISOString(),
@@ -174,7 +191,7 @@ export async function buildReport(db: Db, runId: number, options: ReportOptions 
     statement: String(s.details.statement ?? ''),
     digest: String(s.details.digest ?? ''),
   }));
-  return { ...body, digest, signOffs };
+  return { ...body, digest, signOffs, views };
 }
 
 /**

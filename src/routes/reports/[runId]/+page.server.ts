@@ -23,10 +23,14 @@ function optionsOf(url: URL): ReportOptions {
 }
 
 export const load: PageServerLoad = async ({ params, url }) => {
-  const db = (await sharedRuntime()).database.db;
+  const runtime = await sharedRuntime();
+  const db = runtime.database.db;
   const runId = runIdOf(params.runId);
   try {
-    const [report, sets] = await Promise.all([buildReport(db, runId, optionsOf(url)), criteriaSets(db)]);
+    const [report, sets] = await Promise.all([
+      buildReport(db, runId, optionsOf(url), runtime.blobs),
+      criteriaSets(db),
+    ]);
     return { report, criteriaSets: sets.map((s) => s.name), print: url.searchParams.has('print') };
   } catch (e) {
     if (e instanceof AppError && e.code === 'NOT_FOUND') error(404, e.message);
