@@ -1,9 +1,9 @@
 import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
-import { driftSchema } from '$lib/server/api/v1-endpoints';
+import { driftOptions, driftSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
-import { analyticsOptions, parseReference } from '$lib/server/services/analytics-values';
+import { analyticsOptions } from '$lib/server/services/analytics-values';
 import { acknowledge, alarms, driftCharts } from '$lib/server/services/drift.service';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -23,23 +23,7 @@ export const load: PageServerLoad = async ({ url }) => {
   filter.models ??= toRowFilter({ ...params, model: options.models.slice(-1) }).models;
   filter.structures ??= options.structures.includes('Heart') ? ['Heart'] : options.structures.slice(0, 1);
   const [drift, open] = await Promise.all([
-    driftCharts(db, {
-      metric: params.metric,
-      filter,
-      reference: parseReference(params.reference),
-      subject: params.subject,
-      bySite: params.bySite === 'true',
-      settings: {
-        baselinePoints: params.baselinePoints,
-        baselineFrom: params.baselineFrom,
-        baselineTo: params.baselineTo,
-        lambda: params.lambda,
-        L: params.L,
-        k: params.k,
-        h: params.h,
-        runLength: params.runLength,
-      },
-    }),
+    driftCharts(db, driftOptions(params, filter)),
     alarms(db, { open: true, limit: 200, sites: params.site, structures: filter.structures }),
   ]);
   return {

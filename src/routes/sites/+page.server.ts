@@ -1,8 +1,8 @@
 import { isAppError } from '$lib/core/errors';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
-import { siteShiftSchema } from '$lib/server/api/v1-endpoints';
+import { siteShiftOptions, siteShiftSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
-import { analyticsOptions, parseReference } from '$lib/server/services/analytics-values';
+import { analyticsOptions } from '$lib/server/services/analytics-values';
 import { siteFeatureShift, siteMetricShift } from '$lib/server/services/site-shift.service';
 import type { PageServerLoad } from './$types';
 
@@ -15,10 +15,6 @@ export const load: PageServerLoad = async ({ url }) => {
   const parsed = parsePageQuery(siteShiftSchema, url);
   if (parsed.error !== null) return { ...empty, error: parsed.error };
   const params = parsed.params;
-  if ((params.windowFrom === undefined) !== (params.windowTo === undefined))
-    return { ...empty, error: 'give both windowFrom and windowTo, or neither' };
-  if (params.windowFrom !== undefined && params.referenceSite !== undefined)
-    return { ...empty, error: 'compare image features against a reference site or a window, not both' };
   if ((params.model?.length ?? 0) > 1)
     return { ...empty, error: `one model at a time: the URL names ${params.model!.join(', ')}` };
 
@@ -27,19 +23,10 @@ export const load: PageServerLoad = async ({ url }) => {
   // physicians' contour sets carry no model version, so a model filter would select none of them
   if (params.subject === 'physician') filter.models = undefined;
   try {
+    const shift = siteShiftOptions(params, filter);
     const [metricShift, featureShift] = await Promise.all([
-      siteMetricShift(db, {
-        metric: params.metric,
-        filter,
-        reference: parseReference(params.reference),
-        subject: params.subject,
-      }),
-      siteFeatureShift(db, {
-        filter,
-        referenceSite: params.referenceSite,
-        window:
-          params.windowFrom === undefined ? undefined : { from: params.windowFrom, to: params.windowTo! },
-      }),
+      siteMetricShift(db, shift.metric),
+      siteFeatureShift(db, shift.features),
     ]);
     return {
       options,

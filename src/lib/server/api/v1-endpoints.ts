@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { AppError } from '../../core/errors';
+import { parseReference, type MetricRowFilter } from '../services/analytics-values';
+import type { DriftOptions } from '../services/drift.service';
 import { filterSchema, metricSchema } from './v1';
 
 // The query schema of every /api/v1 endpoint: routes parse with them, openapi.json documents them.
@@ -117,3 +120,45 @@ export const metricsSchema = filterSchema.extend({
     .describe('rows per page (CSV: up to 100,000)'),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** The drift service's options from parsed drift parameters (the API and the drift page share them). */
+export function driftOptions(params: z.infer<typeof driftSchema>, filter: MetricRowFilter): DriftOptions {
+  return {
+    metric: params.metric,
+    filter,
+    reference: parseReference(params.reference),
+    subject: params.subject,
+    bySite: params.bySite === 'true',
+    settings: {
+      baselinePoints: params.baselinePoints,
+      baselineFrom: params.baselineFrom,
+      baselineTo: params.baselineTo,
+      lambda: params.lambda,
+      L: params.L,
+      k: params.k,
+      h: params.h,
+      runLength: params.runLength,
+    },
+  };
+}
+
+/** The site-shift services' options from parsed parameters; a window needs both ends, and excludes a site. */
+export function siteShiftOptions(params: z.infer<typeof siteShiftSchema>, filter: MetricRowFilter) {
+  if ((params.windowFrom === undefined) !== (params.windowTo === undefined))
+    throw new AppError('INVALID_ARGUMENT', 'give both windowFrom and windowTo, or neither');
+  if (params.windowFrom !== undefined && params.referenceSite !== undefined)
+    throw new AppError('INVALID_ARGUMENT', 'compare against a reference site or a window, not both');
+  return {
+    metric: {
+      metric: params.metric,
+      filter,
+      reference: parseReference(params.reference),
+      subject: params.subject,
+    },
+    features: {
+      filter,
+      referenceSite: params.referenceSite,
+      window: params.windowFrom === undefined ? undefined : { from: params.windowFrom, to: params.windowTo! },
+    },
+  };
+}

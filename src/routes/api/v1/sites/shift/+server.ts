@@ -1,7 +1,5 @@
-import { AppError } from '$lib/core/errors';
 import { apiJson, parseQuery, toRowFilter, v1Handler } from '$lib/server/api/v1';
-import { siteShiftSchema } from '$lib/server/api/v1-endpoints';
-import { parseReference } from '$lib/server/services/analytics-values';
+import { siteShiftOptions, siteShiftSchema } from '$lib/server/api/v1-endpoints';
 import { siteFeatureShift, siteMetricShift } from '$lib/server/services/site-shift.service';
 import type { RequestHandler } from './$types';
 
@@ -9,24 +7,10 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = v1Handler(
   async ({ db, url }) => {
     const params = parseQuery(siteShiftSchema, url);
-    if ((params.windowFrom === undefined) !== (params.windowTo === undefined))
-      throw new AppError('INVALID_ARGUMENT', 'give both windowFrom and windowTo, or neither');
-    if (params.windowFrom !== undefined && params.referenceSite !== undefined)
-      throw new AppError('INVALID_ARGUMENT', 'compare against a reference site or a window, not both');
-    const filter = toRowFilter(params);
+    const options = siteShiftOptions(params, toRowFilter(params));
     const [metricShift, featureShift] = await Promise.all([
-      siteMetricShift(db, {
-        metric: params.metric,
-        filter,
-        reference: parseReference(params.reference),
-        subject: params.subject,
-      }),
-      siteFeatureShift(db, {
-        filter,
-        referenceSite: params.referenceSite,
-        window:
-          params.windowFrom === undefined ? undefined : { from: params.windowFrom, to: params.windowTo! },
-      }),
+      siteMetricShift(db, options.metric),
+      siteFeatureShift(db, options.features),
     ]);
     return apiJson({ metricShift, featureShift });
   },
