@@ -8,6 +8,23 @@ const config = {
   kit: {
     adapter: adapter({ out: 'build', precompress: false }),
     files: { assets: 'static' },
+    // Content Security Policy on every page: SvelteKit hashes its own inline scripts ('auto'); styles
+    // allow inline attributes (Svelte's style: directives); no plug-ins, no framing, forms post only here
+    csp: {
+      mode: 'auto',
+      directives: {
+        'default-src': ['self'],
+        'script-src': ['self'],
+        'style-src': ['self', 'unsafe-inline'],
+        'img-src': ['self', 'data:', 'blob:'],
+        'connect-src': ['self'],
+        'font-src': ['self'],
+        'object-src': ['none'],
+        'base-uri': ['self'],
+        'form-action': ['self'],
+        'frame-ancestors': ['none'],
+      },
+    },
   },
 };
 

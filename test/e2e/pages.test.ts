@@ -101,6 +101,21 @@ describe('dashboard pages in Chromium', () => {
     await page.close();
   });
 
+  it('sends a content security policy and the other security headers with every page and API answer', async () => {
+    const page = await fetch(`${served.url}/drift`);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    // SvelteKit's own inline scripts carry a per-response nonce; nothing else inline may run
+    expect(csp).toMatch(/script-src 'self' 'nonce-[^']+'/);
+    expect(csp.split(';').find((d) => d.trim().startsWith('script-src'))).not.toContain('unsafe-inline');
+    for (const response of [page, await fetch(`${served.url}/api/v1/openapi.json`)]) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('referrer-policy')).toBe('same-origin');
+    }
+  });
+
   it('changes the drift charts with the filters, kept in the URL', async () => {
     const { page, errors } = await open('/drift?model=seed-net%401.1&structure=Heart');
     const titles = () => page.locator('section h2').allTextContents();
