@@ -83,7 +83,7 @@ function modelMatches(versionColumn: string, models: readonly ModelFilter[]) {
  * The filter clauses every analytics query shares, over its aliases: structure (st), site (s), case (c,
  * or `caseId`), the day a row is placed at (`day`) and, where given, the observer column.
  */
-function caseClauses(
+export function caseClauses(
   filter: Pick<MetricRowFilter, 'structures' | 'sites' | 'cohort' | 'from' | 'to' | 'observers'>,
   columns: { caseId: string; day: ReturnType<typeof sql>; observer?: string },
 ): Expression<SqlBool>[] {

@@ -1,6 +1,7 @@
-import { type Kysely, sql, type SqlBool, type Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { metricDefinitionVersion } from '../../core/metrics/metric-set';
 import type { Database } from '../db/schema';
+import { caseClauses } from './analytics.repository';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -60,18 +61,9 @@ export async function findObserverVolumes(
     .where('m.definition_version', '=', metricDefinitionVersion)
     .where('ts.source', '=', 'physician')
     .where('rs.source', '=', 'consensus')
-    .where((eb) => {
-      const clauses = [];
-      if (filter.structures?.length) clauses.push(eb('st.tg263_name', 'in', [...filter.structures]));
-      if (filter.sites?.length) clauses.push(eb('s.code', 'in', [...filter.sites]));
-      if (filter.observers?.length) clauses.push(eb('o.code', 'in', [...filter.observers]));
-      if (filter.cohort !== undefined)
-        clauses.push(sql<SqlBool>`exists (select 1 from cohort_case cc join cohort co on co.id = cc.cohort_id
-          where cc.case_id = m.case_id and co.name = ${filter.cohort})`);
-      if (filter.from !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date >= ${filter.from}::date`);
-      if (filter.to !== undefined) clauses.push(sql<SqlBool>`c.acquisition_date <= ${filter.to}::date`);
-      return eb.and(clauses);
-    })
+    .where((eb) =>
+      eb.and(caseClauses(filter, { caseId: 'm.case_id', day: sql`c.acquisition_date`, observer: 'o.code' })),
+    )
     .orderBy('st.tg263_name')
     .orderBy('o.code')
     .orderBy('c.acquisition_date')

@@ -33,11 +33,6 @@ export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T
   return groups;
 }
 
-/** NAME@VERSION of a model row, or null for a row whose test set is not a model's. */
-export function modelLabel(row: Pick<MetricValueRow, 'model'>): string | null {
-  return row.model;
-}
-
 /** Rounds for JSON without losing what matters (1e-6 of a Dice, a micrometre of a distance). */
 export function round(value: number | null, digits = 6): number | null {
   if (value === null || !Number.isFinite(value)) return value;
@@ -84,10 +79,7 @@ export function caseValues(
   metricIndex: number,
 ): Map<string, { row: MetricValueRow; value: number | null }> {
   const out = new Map<string, { row: MetricValueRow; value: number | null }>();
-  for (const [key, group] of groupBy(
-    rows,
-    (r) => `${r.caseId}|${r.structure}|${modelLabel(r) ?? 'physicians'}`,
-  )) {
+  for (const [key, group] of groupBy(rows, (r) => `${r.caseId}|${r.structure}|${r.model ?? 'physicians'}`)) {
     const values = group.map((r) => rowValue(metric, r, metricIndex)).filter((v): v is number => v !== null);
     const value = values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
     out.set(key, { row: group[0]!, value });

@@ -23,7 +23,6 @@ import {
   caseValues,
   groupBy,
   describeReference,
-  modelLabel,
   referenceFilter,
   type MetricRowFilter,
   type ModelFilter,
@@ -70,17 +69,17 @@ export async function compareModels(
     models: [a, b],
     testSource: 'model',
   });
-  if (!rows.some((r) => modelLabel(r) === labelA) || !rows.some((r) => modelLabel(r) === labelB))
+  if (!rows.some((r) => r.model === labelA) || !rows.some((r) => r.model === labelB))
     throw new AppError(
       'NOT_FOUND',
-      `no metric rows of ${rows.some((r) => modelLabel(r) === labelA) ? labelB : labelA} under these filters and reference`,
+      `no metric rows of ${rows.some((r) => r.model === labelA) ? labelB : labelA} under these filters and reference`,
     );
   const structures = [...new Set(rows.map((r) => r.structure))].sort();
   // per metric, the case values grouped by structure and model once, for the tests and the criteria
   const grouped = new Map(
     metrics.map((metric, i) => [
       metric.name,
-      groupBy(caseValues(metric, rows, i).values(), (v) => `${v.row.structure}|${modelLabel(v.row)}`),
+      groupBy(caseValues(metric, rows, i).values(), (v) => `${v.row.structure}|${v.row.model}`),
     ]),
   );
   const valuesOf = (metric: string, structure: string, model: string) =>
