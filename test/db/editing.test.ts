@@ -133,24 +133,22 @@ describe('editing-time import', () => {
         line: 3,
         message: expect.stringMatching(/^bad\.csv line 3, column active_seconds: expected at most 300/),
       },
-      { line: 4, message: 'bad.csv line 4: unknown site "SITE-X"' },
-      {
-        line: 5,
-        message:
-          'bad.csv line 5: no case "P0404" at site SITE-E; no observer "RO9" at site SITE-E; unknown TG-263 structure "Hart"',
-      },
+      { line: 4, message: 'bad.csv line 4, column site: unknown site "SITE-X"' },
+      { line: 5, message: 'bad.csv line 5, column case: no case "P0404" at site SITE-E' },
+      { line: 5, message: 'bad.csv line 5, column observer: no observer "RO9" at site SITE-E' },
+      { line: 5, message: 'bad.csv line 5, column structure: unknown TG-263 structure "Hart"' },
       {
         line: 6,
-        message: `bad.csv line 6: from_set: contour set ${otherCaseSetId} belongs to another case, not P0001; to_set: no contour set 999999`,
+        message: `bad.csv line 6, column from_set: contour set ${otherCaseSetId} belongs to another case, not P0001`,
       },
+      { line: 6, message: 'bad.csv line 6, column to_set: no contour set 999999' },
       {
         line: 7,
-        message: 'bad.csv line 7: the same observer, case, structure and started_at as line 2',
+        message:
+          'bad.csv line 7, column started_at: the same observer, case, structure and started_at as line 2',
       },
-      {
-        line: 8,
-        message: 'bad.csv line 8: no case "P0001" at site SITE-F; no observer "RO1" at site SITE-F',
-      },
+      { line: 8, message: 'bad.csv line 8, column case: no case "P0001" at site SITE-F' },
+      { line: 8, message: 'bad.csv line 8, column observer: no observer "RO1" at site SITE-F' },
     ]);
     expect(await sessions()).toEqual(before);
   });

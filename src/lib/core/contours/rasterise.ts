@@ -1,3 +1,4 @@
+import { AppError } from '../errors';
 import type { ImageGrid } from '../geometry/image-grid';
 import type { Mask } from '../volume/volume';
 import type { Roi } from './structure-set';
@@ -132,6 +133,19 @@ export function rasteriseRoi(
   });
 
   report.slices = rings.size;
+  // Each edge crosses the rows its ends span. Drawn outlines cross a row a few times per structure; a
+  // contour zigzagging across the whole image would cost time and memory in proportion to points x rows,
+  // so a slice beyond a generous bound is refused before any crossing is computed.
+  const maxCrossings = 8 * plane + 1_000_000;
+  for (const [k, sliceRings] of rings) {
+    const crossings = spannedRows(sliceRings, ny);
+    if (crossings > maxCrossings) {
+      throw new AppError(
+        'INVALID_INPUT',
+        `ROI "${roi.name}": its contours on slice ${k} cross the voxel rows ${crossings} times, more than the ${maxCrossings} a drawn outline on a ${nx} x ${ny} grid could`,
+      );
+    }
+  }
   const crossingsPerRow = new Int32Array(ny + 1);
   let crossings = new Float64Array(1024);
   for (const [k, sliceRings] of rings) {
@@ -164,6 +178,23 @@ export function rasteriseRoi(
     mask: { data, dims: grid.dims, spacingMm: grid.spacingMm, affineIjkToLps: grid.affineIjkToLps },
     report,
   };
+}
+
+/** How many rows of voxel centres (0 <= j < ny) the edges of `rings` span: a bound on their crossings. */
+function spannedRows(rings: Float64Array[], ny: number): number {
+  let total = 0;
+  for (const ring of rings) {
+    const n = ring.length;
+    for (let a = 0; a < n; a += 2) {
+      const b = a + 2 < n ? a + 2 : 0;
+      const va = ring[a + 1];
+      const vb = ring[b + 1];
+      const low = Math.max(0, Math.ceil(Math.min(va, vb)));
+      const high = Math.min(ny - 1, Math.floor(Math.max(va, vb)));
+      if (high >= low) total += high - low + 1;
+    }
+  }
+  return total;
 }
 
 /** Calls `visit(j, u)` for every crossing of a ring edge with a row of voxel centres v = j, 0 <= j < ny. */

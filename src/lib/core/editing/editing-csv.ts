@@ -129,6 +129,15 @@ interface CsvRecord {
   fields: string[];
 }
 
+/** Everything up to the next comma or line break. */
+const unquotedValue = /[^,\r\n]*/y;
+
+/** The match of a sticky pattern at `position` ('' when none), without copying the rest of the text. */
+function matchAt(pattern: RegExp, text: string, position: number): string {
+  pattern.lastIndex = position;
+  return pattern.exec(text)?.[0] ?? '';
+}
+
 /**
  * Splits RFC 4180 text into records. Returns the records and syntax errors (unterminated quote, text after
  * a closing quote). Line breaks (LF, CRLF or CR) inside quotes stay in the field as written.
@@ -168,15 +177,14 @@ function readCsvRecords(text: string): { records: CsvRecord[]; errors: EditingCs
           errors.push({ line: startLine, message: 'a quoted field is not closed (missing ")' });
           return { records, errors };
         }
-        const rest = /^[^,\r\n]*/.exec(text.slice(position, position + 1000))?.[0] ?? '';
+        const rest = matchAt(unquotedValue, text, position);
         if (rest.trim() !== '' && !broken) {
           errors.push({ line, message: `unexpected text after a closing quote: ${JSON.stringify(rest)}` });
           broken = true;
         }
         position += rest.length;
       } else {
-        const match = /^[^,\r\n]*/.exec(text.slice(position, position + 100_000));
-        const value = match?.[0] ?? '';
+        const value = matchAt(unquotedValue, text, position);
         if (value.includes('"') && !broken) {
           errors.push({
             line,
@@ -207,6 +215,15 @@ function readCsvRecords(text: string): { records: CsvRecord[]; errors: EditingCs
 }
 
 export { formatCsvRecord } from '../csv/csv-record';
+
+/** The first C0 control or DEL in `value` other than tab and line breaks (which quoted fields may hold), or -1. */
+function controlCharacter(value: string): number {
+  for (let n = 0; n < value.length; n++) {
+    const code = value.charCodeAt(n);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f) return code;
+  }
+  return -1;
+}
 
 /**
  * Parses and validates an editing-time CSV (columns documented at the top of this file). `source` names
@@ -270,6 +287,17 @@ export function parseEditingCsv(
     }
     const raw: Record<string, string> = { from_set: '', to_set: '', tool: '' };
     header.fields.forEach((name, index) => (raw[name] = record.fields[index]));
+    const controls = header.fields.filter((name) => controlCharacter(raw[name]) >= 0);
+    if (controls.length > 0) {
+      for (const column of controls) {
+        const code = controlCharacter(raw[column]);
+        errors.push({
+          line: record.line,
+          message: `${source} line ${record.line}, column ${column}: holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`,
+        });
+      }
+      continue;
+    }
     const parsed = rowSchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {

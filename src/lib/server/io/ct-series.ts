@@ -84,6 +84,9 @@ async function listFiles(root: string): Promise<string[]> {
     .sort();
 }
 
+/** Largest file read as a DICOM object (a CT slice is under a megabyte, a dense RTSTRUCT some hundreds). */
+const MAX_DICOM_FILE_BYTES = 1024 ** 3;
+
 /**
  * Reads every file under `root` (a folder, searched recursively, or one file) and sorts the DICOM objects
  * by kind. Nothing is thrown for a bad file: it is listed in `rejected` with the reason.
@@ -96,6 +99,13 @@ export async function scanDicomFolder(root: string, concurrency = 8): Promise<Fo
     while (next < files.length) {
       const filePath = files[next++];
       try {
+        const { size } = await stat(filePath);
+        if (size > MAX_DICOM_FILE_BYTES) {
+          throw new AppError(
+            'INVALID_INPUT',
+            `${filePath}: ${size} bytes, more than the ${MAX_DICOM_FILE_BYTES / 1024 ** 3} GiB a DICOM object is read up to`,
+          );
+        }
         const bytes = await readFile(filePath);
         scan.bytesRead += bytes.length;
         const file = parseDicom(bytes, filePath);
@@ -128,6 +138,8 @@ export async function scanDicomFolder(root: string, concurrency = 8): Promise<Fo
 }
 
 const orientationTolerance = 1e-4;
+/** Largest finite float32: rescaled pixel values must stay below it. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 function fail(message: string): never {
   throw new AppError('INVALID_INPUT', message);
@@ -182,21 +194,32 @@ export function buildImageSeries(files: ParsedDicom[]): CtSeries {
         `${where} mixes orientations: ${parsed.path} has ${own.join('\\')}, ${files[0].path} has ${iop.join('\\')}`,
       );
     }
-    if (getUint16(ds, tags.rows) !== rows || getUint16(ds, tags.columns) !== columns) {
-      fail(`${where} mixes image sizes: ${parsed.path} is not ${columns}x${rows}`);
+    const ownRows = getUint16(ds, tags.rows);
+    const ownColumns = getUint16(ds, tags.columns);
+    if (ownRows !== rows || ownColumns !== columns) {
+      fail(
+        `${where} mixes image sizes: ${parsed.path} is ${ownColumns ?? '?'}x${ownRows ?? '?'}, ${files[0].path} is ${columns}x${rows}`,
+      );
     }
     const ownSpacing = requireNumbers(ds, tags.pixelSpacing, 'Pixel Spacing', 2);
     if (Math.abs(ownSpacing[0] - spacing[0]) > 1e-4 || Math.abs(ownSpacing[1] - spacing[1]) > 1e-4) {
       fail(
-        `${where} mixes pixel spacings: ${parsed.path} has ${ownSpacing.join('\\')}, expected ${spacing.join('\\')}`,
+        `${where} mixes pixel spacings: ${parsed.path} has ${ownSpacing.join('\\')}, ${files[0].path} has ${spacing.join('\\')}`,
       );
     }
-    if (getString(ds, tags.frameOfReferenceUid) !== frameOfReferenceUid) {
-      fail(`${where} mixes frames of reference: ${parsed.path}`);
+    const ownFrame = getString(ds, tags.frameOfReferenceUid);
+    if (ownFrame !== frameOfReferenceUid) {
+      fail(
+        `${where} mixes frames of reference: ${parsed.path} is on ${ownFrame || '(none)'}, ${files[0].path} on ${frameOfReferenceUid}`,
+      );
     }
     const ipp = requireNumbers(ds, tags.imagePositionPatient, 'Image Position (Patient)', 3);
     const positionLps: Vec3 = [ipp[0], ipp[1], ipp[2]];
-    return { parsed, positionLps, positionMm: dot(positionLps, normalLps) };
+    const positionMm = dot(positionLps, normalLps);
+    if (!Number.isFinite(positionMm)) {
+      fail(`${parsed.path}: Image Position (Patient) ${ipp.join('\\')} is out of range`);
+    }
+    return { parsed, positionLps, positionMm };
   });
   slices.sort((a, b) => a.positionMm - b.positionMm);
 
@@ -252,12 +275,19 @@ export function buildImageSeries(files: ParsedDicom[]): CtSeries {
   const integral = pixels.every((p) => p.slope === 1 && Number.isInteger(p.intercept));
   let min = Infinity;
   let max = -Infinity;
-  for (const p of pixels) {
+  pixels.forEach((p, k) => {
     const a = p.min * p.slope + p.intercept;
     const b = p.max * p.slope + p.intercept;
+    // stored as float32 when not int16: values beyond its range would become infinite
+    if (!(Math.abs(a) <= FLOAT32_MAX && Math.abs(b) <= FLOAT32_MAX)) {
+      fail(
+        `${slices[k].parsed.path}: Rescale Slope ${p.slope} and Rescale Intercept ${p.intercept} take stored values ` +
+          `${p.min}..${p.max} out of range (${a}..${b})`,
+      );
+    }
     min = Math.min(min, a, b);
     max = Math.max(max, a, b);
-  }
+  });
   const useInt16 = integral && min >= -32768 && max <= 32767;
   const data = useInt16 ? new Int16Array(plane * nz) : new Float32Array(plane * nz);
   pixels.forEach((p, k) => {

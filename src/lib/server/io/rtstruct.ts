@@ -66,6 +66,9 @@ export function readStructureSet(file: DicomFile): StructureSet {
   for (const item of roiItems) {
     const number = getNumber(item, tags.roiNumber);
     if (number === undefined) fail(`${source}: an item of the Structure Set ROI Sequence has no ROI Number`);
+    if (!Number.isInteger(number) || number < -(2 ** 31) || number >= 2 ** 31) {
+      fail(`${source}: ROI Number ${formatTag(tags.roiNumber)} ${number} is not an integer (IS)`);
+    }
     if (rois.has(number)) fail(`${source}: ROI number ${number} appears twice`);
     const frame = getString(item, tags.referencedFrameOfReferenceUid);
     if (frame) roiFrames.add(frame);

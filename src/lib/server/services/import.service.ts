@@ -2,14 +2,15 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { binaryMaskSummary, boxToIjk } from '../../core/volume/crop';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError, errorMessage } from '../../core/errors';
+import { AppError, errorMessage, isAppError } from '../../core/errors';
 import { rasteriseRoi } from '../../core/contours/rasterise';
 import type { StructureSet } from '../../core/contours/structure-set';
 import { findTg263Structure, structureReport, TG263_STRUCTURES } from '../../core/structures/tg263';
 import type { Db } from '../db/connection';
 import type { CaseLaterality, SurgeryType } from '../db/schema';
-import { buildImageSeries, scanDicomFolder, type CtSeries } from '../io/ct-series';
+import { buildImageSeries, scanDicomFolder, type CtSeries, type ParsedDicom } from '../io/ct-series';
 import { readStructureSet } from '../io/rtstruct';
+import { limitBody } from '../io/body-limit';
 import { extractZip, looksLikeZip } from '../io/zip';
 import type { Logger } from '../logger';
 import { upsertBlob } from '../repositories/blob.repository';
@@ -21,7 +22,7 @@ import {
   upsertPhysicianContourSet,
 } from '../repositories/contour.repository';
 import { ensureObserver } from '../repositories/observer.repository';
-import { ensureSite, setPseudonymKeyIfMissing } from '../repositories/site.repository';
+import { ensureSite, setPseudonymKeyIfMissing, type Site } from '../repositories/site.repository';
 import { ensureStructures, listStructureAliases } from '../repositories/structure.repository';
 import type { BlobStore } from '../storage/blob-store';
 import { newPseudonymKey, patientKey, patientPseudonym, pseudonymousUid } from './pseudonym';
@@ -76,9 +77,31 @@ export interface ImportReport {
   casesAtSite: number;
 }
 
+/** A DICOM date (YYYYMMDD) as YYYY-MM-DD when it is a calendar date from year 1 on, else null. */
 function isoDate(dicomDate: string | null): string | null {
-  if (!dicomDate || !/^\d{8}$/.test(dicomDate)) return null;
-  return `${dicomDate.slice(0, 4)}-${dicomDate.slice(4, 6)}-${dicomDate.slice(6, 8)}`;
+  if (!dicomDate || !/^\d{8}$/.test(dicomDate) || dicomDate.startsWith('0000')) return null;
+  const iso = `${dicomDate.slice(0, 4)}-${dicomDate.slice(4, 6)}-${dicomDate.slice(6, 8)}`;
+  const time = Date.parse(`${iso}T00:00:00Z`);
+  return Number.isFinite(time) && new Date(time).toISOString().startsWith(iso) ? iso : null;
+}
+
+/** rasteriseRoi, with the structure set's file named in its errors. */
+function rasteriseIn(file: string, roi: StructureSet['rois'][number], grid: CtSeries['grid']) {
+  try {
+    return rasteriseRoi(roi, grid);
+  } catch (error) {
+    if (isAppError(error)) throw new AppError(error.code, `${file}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** The deepest folder holding every one of `paths`, to name a series in messages. */
+function commonFolder(paths: readonly string[]): string {
+  let folder = path.dirname(paths[0] ?? '.');
+  while (!paths.every((p) => p.startsWith(`${folder}${path.sep}`)) && folder !== path.dirname(folder)) {
+    folder = path.dirname(folder);
+  }
+  return folder;
 }
 
 /** Mean, standard deviation and 5th/50th/95th percentiles of HU inside a mask (integer histogram). */
@@ -197,214 +220,23 @@ async function importDicomFolder(
     }
   }
   const used = new Set<string>();
-  const aliases = await listStructureAliases(db, site.id);
-  const structureIds = await ensureStructures(db, TG263_STRUCTURES);
+  const context: ImportContext = {
+    site,
+    key,
+    aliases: await listStructureAliases(db, site.id),
+    structureIds: await ensureStructures(db, TG263_STRUCTURES),
+    options,
+    root,
+  };
 
   for (const [seriesUid, files] of scan.imageSeries) {
-    let series: CtSeries;
+    const what = `series ${seriesUid} (${files.length} files in ${commonFolder(files.map((f) => f.path))})`;
     try {
-      series = buildImageSeries(files);
-    } catch (error) {
-      report.failed.push({
-        what: `series ${seriesUid} (${files.length} files)`,
-        reason: errorMessage(error),
-      });
-      continue;
-    }
-    const sets = structureSets.filter((s) => s.set.frameOfReferenceUid === series.grid.frameOfReferenceUid);
-    sets.forEach((s) => used.add(s.path));
-    const treatedSide =
-      options.laterality === 'left' || options.laterality === 'right' ? options.laterality : null;
-    const pseudo = (uid: string) => pseudonymousUid(key, uid);
-    const patientId = series.metadata.patientId || series.studyInstanceUid;
-    const pseudonym = patientPseudonym(key, site.code, patientId);
-
-    // everything heavy happens before the transaction: rasterising, hashing, storing blobs
-    const volumeBytes = new Uint8Array(
-      series.volume.data.buffer,
-      series.volume.data.byteOffset,
-      series.volume.data.byteLength,
-    );
-    const volumeBlob = await blobs.put(volumeBytes);
-    const preparedSets: Array<{
-      path: string;
-      set: StructureSet;
-      rois: PreparedRoi[];
-      result: ImportedStructureSet;
-    }> = [];
-    let bodyMask: Uint8Array | null = null;
-    for (const { path: setPath, set } of sets) {
-      const names = structureReport(
-        set.rois.map((roi) => ({ name: roi.name, interpretedType: roi.interpretedType })),
-        { laterality: treatedSide, aliases },
-      );
-      const result: ImportedStructureSet = {
-        file: setPath,
-        label: set.label,
-        contourSetId: 0,
-        rois: [],
-        unmapped: names.unmapped,
-        duplicates: names.duplicates,
-        skippedContours: [],
-      };
-      const rois: PreparedRoi[] = [];
-      const taken = new Set<string>();
-      for (const mapped of names.mapped) {
-        if (taken.has(mapped.tg263Name)) continue;
-        taken.add(mapped.tg263Name);
-        const roi = set.rois.find((r) => r.name === mapped.name)!;
-        const { mask, report: rasterised } = rasteriseRoi(roi, series.grid);
-        if (rasterised.skippedOffGrid.length > 0 || rasterised.skippedType > 0) {
-          result.skippedContours.push({
-            roi: roi.name,
-            offGrid: rasterised.skippedOffGrid.length,
-            openOrPoint: rasterised.skippedType,
-          });
-        }
-        const { voxels, box } = binaryMaskSummary(mask.data, series.grid.dims);
-        if (mapped.tg263Name === 'External' && bodyMask === null) bodyMask = mask.data;
-        const stored = await blobs.put(mask.data);
-        const [sx, sy, sz] = series.grid.spacingMm;
-        rois.push({
-          roi: roi.name,
-          tg263Name: mapped.tg263Name,
-          rule: mapped.rule,
-          voxels,
-          volumeCc: (voxels * sx * sy * sz) / 1000,
-          roiNumber: roi.number,
-          colourRgb: roi.colourRgb,
-          maskSha256: stored.sha256,
-          storedSizeBytes: stored.storedSizeBytes,
-          sizeBytes: stored.sizeBytes,
-          bboxIjk: boxToIjk(box),
-        });
-      }
-      result.rois = rois.map(({ roi, tg263Name, rule, voxels, volumeCc }) => ({
-        roi,
-        tg263Name,
-        rule,
-        voxels,
-        volumeCc,
-      }));
-      preparedSets.push({ path: setPath, set, rois, result });
-    }
-    const hu = bodyMask ? huStatistics(series, bodyMask) : null;
-
-    try {
-      const study = await db.transaction().execute(async (trx) => {
-        await upsertBlob(trx, { ...volumeBlob, mediaType: 'application/x-contourbench-volume-int16' });
-        const caseId = await upsertCase(trx, {
-          siteId: site.id,
-          pseudonym,
-          patientKeySha256: patientKey(key, patientId),
-          acquisitionDate: isoDate(series.metadata.acquisitionDate ?? series.metadata.studyDate),
-          laterality: options.laterality ?? null,
-          surgeryType: options.surgeryType ?? null,
-          protocol: options.protocol ?? null,
-          manufacturer: series.metadata.manufacturer,
-          scannerModel: series.metadata.scannerModel,
-          convolutionKernel: series.metadata.convolutionKernel,
-          kvp: series.metadata.kvp,
-          sliceThicknessMm: series.metadata.sliceThicknessMm,
-          pixelSpacingMm: series.grid.spacingMm[0],
-          huMean: hu?.mean ?? null,
-          huStd: hu?.std ?? null,
-          huP05: hu?.p05 ?? null,
-          huP50: hu?.p50 ?? null,
-          huP95: hu?.p95 ?? null,
-        });
-        const g = series.grid;
-        const seriesId = await upsertImageSeries(trx, {
-          caseId,
-          seriesInstanceUid: pseudo(series.seriesInstanceUid),
-          studyInstanceUid: pseudo(series.studyInstanceUid),
-          frameOfReferenceUid: pseudo(g.frameOfReferenceUid),
-          sopClassUid: series.sopClassUid,
-          modality: series.metadata.modality,
-          description: series.metadata.seriesDescription ?? '',
-          dims: [...g.dims],
-          spacingMm: [...g.spacingMm],
-          originLpsMm: [...g.slicePositionLps[0]],
-          directionLps: [g.rowLps, g.columnLps, g.normalLps].flatMap((axis) => [...axis]),
-          slicePositionsMm: g.slicePositionsMm,
-          sliceOriginsLpsMm: g.slicePositionLps.flatMap((p) => [...p]),
-          sopInstanceUids: series.sopInstanceUids.map(pseudo),
-          volumeBlobSha256: volumeBlob.sha256,
-        });
-        if (site.keepUidMap) {
-          const originals = [
-            series.seriesInstanceUid,
-            series.studyInstanceUid,
-            g.frameOfReferenceUid,
-            ...series.sopInstanceUids,
-          ];
-          await insertUidMappings(
-            trx,
-            site.id,
-            [...originals, ...preparedSets.map((p) => p.set.sopInstanceUid)].map((uid) => ({
-              pseudonymousUid: pseudo(uid),
-              originalUid: uid,
-            })),
-          );
-        }
-        for (const prepared of preparedSets) {
-          // the physician: given on the command line, else the structure set's operator, else unknown
-          const operator = prepared.set.operatorsName?.replaceAll('^', ' ').trim().slice(0, 64);
-          const observerCode = options.observerCode ?? (operator || 'unknown');
-          const observerId = await ensureObserver(trx, site.id, observerCode);
-          const contourSetId = await upsertPhysicianContourSet(trx, {
-            caseId,
-            imageSeriesId: seriesId,
-            observerId,
-            label: prepared.set.label,
-            sopInstanceUid: pseudo(prepared.set.sopInstanceUid),
-          });
-          prepared.result.contourSetId = contourSetId;
-          for (const roi of prepared.rois) {
-            await upsertBlob(trx, {
-              sha256: roi.maskSha256,
-              sizeBytes: roi.sizeBytes,
-              storedSizeBytes: roi.storedSizeBytes,
-              compression: 'gzip',
-              mediaType: 'application/x-contourbench-mask-uint8',
-            });
-            const structureId =
-              structureIds.get(roi.tg263Name) ??
-              (await ensureStructures(trx, [findTg263Structure(roi.tg263Name)!])).get(roi.tg263Name)!;
-            await upsertContour(trx, {
-              contourSetId,
-              structureId,
-              maskBlobSha256: roi.maskSha256,
-              volumeCc: roi.volumeCc,
-              voxelCount: roi.voxels,
-              bboxIjk: roi.bboxIjk,
-              sourceRoiName: roi.roi,
-              sourceRoiNumber: roi.roiNumber,
-              colourRgb: roi.colourRgb,
-            });
-          }
-        }
-        if (options.cohortName) {
-          await addCaseToCohort(
-            trx,
-            await ensureCohort(trx, options.cohortName),
-            caseId,
-            `imported from ${root}`,
-          );
-        }
-        return {
-          caseId,
-          pseudonym,
-          seriesId,
-          slices: g.dims[2],
-          structureSets: preparedSets.map((p) => p.result),
-          warnings: series.warnings,
-        };
-      });
+      const study = await importSeries(db, blobs, files, structureSets, used, context);
       report.studies.push(study);
-      logger?.info({ case: pseudonym, structureSets: study.structureSets.length }, 'imported a study');
+      logger?.info({ case: study.pseudonym, structureSets: study.structureSets.length }, 'imported a study');
     } catch (error) {
-      report.failed.push({ what: `series ${seriesUid}`, reason: errorMessage(error) });
+      report.failed.push({ what, reason: errorMessage(error) });
     }
   }
 
@@ -420,9 +252,232 @@ async function importDicomFolder(
   return report;
 }
 
+interface ImportContext {
+  site: Site;
+  key: string;
+  aliases: Map<string, string>;
+  structureIds: Map<string, number>;
+  options: ImportOptions;
+  root: string;
+}
+
 /**
- * Imports an uploaded zip archive: the body is spooled to a temporary file (refused past `maxBytes`, and
- * unless it is a zip archive), imported like a folder, and removed.
+ * One series with the structure sets on its frame of reference: everything is computed and its blobs
+ * stored first, then its rows are written in one transaction. Throws (storing no rows) when the series
+ * cannot be built or the transaction fails.
+ */
+async function importSeries(
+  db: Db,
+  blobs: BlobStore,
+  files: ParsedDicom[],
+  structureSets: Array<{ path: string; set: StructureSet }>,
+  used: Set<string>,
+  context: ImportContext,
+): Promise<ImportedStudy> {
+  const { site, key, aliases, structureIds, options, root } = context;
+  const series = buildImageSeries(files);
+  const acquisitionDate = series.metadata.acquisitionDate ?? series.metadata.studyDate;
+  const warnings = [...series.warnings];
+  if (acquisitionDate !== null && isoDate(acquisitionDate) === null) {
+    warnings.push(
+      `${files[0]!.path}: acquisition date "${acquisitionDate}" is not a calendar date; the case has none`,
+    );
+  }
+  const sets = structureSets.filter((s) => s.set.frameOfReferenceUid === series.grid.frameOfReferenceUid);
+  sets.forEach((s) => used.add(s.path));
+  const treatedSide =
+    options.laterality === 'left' || options.laterality === 'right' ? options.laterality : null;
+  const pseudo = (uid: string) => pseudonymousUid(key, uid);
+  const patientId = series.metadata.patientId || series.studyInstanceUid;
+  const pseudonym = patientPseudonym(key, site.code, patientId);
+
+  // everything heavy happens before the transaction: rasterising, hashing, storing blobs
+  const volumeBytes = new Uint8Array(
+    series.volume.data.buffer,
+    series.volume.data.byteOffset,
+    series.volume.data.byteLength,
+  );
+  const volumeBlob = await blobs.put(volumeBytes);
+  const preparedSets: Array<{
+    path: string;
+    set: StructureSet;
+    rois: PreparedRoi[];
+    result: ImportedStructureSet;
+  }> = [];
+  let bodyMask: Uint8Array | null = null;
+  for (const { path: setPath, set } of sets) {
+    const names = structureReport(
+      set.rois.map((roi) => ({ name: roi.name, interpretedType: roi.interpretedType })),
+      { laterality: treatedSide, aliases },
+    );
+    const result: ImportedStructureSet = {
+      file: setPath,
+      label: set.label,
+      contourSetId: 0,
+      rois: [],
+      unmapped: names.unmapped,
+      duplicates: names.duplicates,
+      skippedContours: [],
+    };
+    const rois: PreparedRoi[] = [];
+    const taken = new Set<string>();
+    for (const mapped of names.mapped) {
+      if (taken.has(mapped.tg263Name)) continue;
+      taken.add(mapped.tg263Name);
+      const roi = set.rois.find((r) => r.name === mapped.name)!;
+      const { mask, report: rasterised } = rasteriseIn(setPath, roi, series.grid);
+      if (rasterised.skippedOffGrid.length > 0 || rasterised.skippedType > 0) {
+        result.skippedContours.push({
+          roi: roi.name,
+          offGrid: rasterised.skippedOffGrid.length,
+          openOrPoint: rasterised.skippedType,
+        });
+      }
+      const { voxels, box } = binaryMaskSummary(mask.data, series.grid.dims);
+      if (mapped.tg263Name === 'External' && bodyMask === null) bodyMask = mask.data;
+      const stored = await blobs.put(mask.data);
+      const [sx, sy, sz] = series.grid.spacingMm;
+      rois.push({
+        roi: roi.name,
+        tg263Name: mapped.tg263Name,
+        rule: mapped.rule,
+        voxels,
+        volumeCc: (voxels * sx * sy * sz) / 1000,
+        roiNumber: roi.number,
+        colourRgb: roi.colourRgb,
+        maskSha256: stored.sha256,
+        storedSizeBytes: stored.storedSizeBytes,
+        sizeBytes: stored.sizeBytes,
+        bboxIjk: boxToIjk(box),
+      });
+    }
+    result.rois = rois.map(({ roi, tg263Name, rule, voxels, volumeCc }) => ({
+      roi,
+      tg263Name,
+      rule,
+      voxels,
+      volumeCc,
+    }));
+    preparedSets.push({ path: setPath, set, rois, result });
+  }
+  const hu = bodyMask ? huStatistics(series, bodyMask) : null;
+
+  return db.transaction().execute(async (trx) => {
+    await upsertBlob(trx, { ...volumeBlob, mediaType: 'application/x-contourbench-volume-int16' });
+    const caseId = await upsertCase(trx, {
+      siteId: site.id,
+      pseudonym,
+      patientKeySha256: patientKey(key, patientId),
+      acquisitionDate: isoDate(acquisitionDate),
+      laterality: options.laterality ?? null,
+      surgeryType: options.surgeryType ?? null,
+      protocol: options.protocol ?? null,
+      manufacturer: series.metadata.manufacturer,
+      scannerModel: series.metadata.scannerModel,
+      convolutionKernel: series.metadata.convolutionKernel,
+      kvp: series.metadata.kvp,
+      sliceThicknessMm: series.metadata.sliceThicknessMm,
+      pixelSpacingMm: series.grid.spacingMm[0],
+      huMean: hu?.mean ?? null,
+      huStd: hu?.std ?? null,
+      huP05: hu?.p05 ?? null,
+      huP50: hu?.p50 ?? null,
+      huP95: hu?.p95 ?? null,
+    });
+    const g = series.grid;
+    const seriesId = await upsertImageSeries(trx, {
+      caseId,
+      seriesInstanceUid: pseudo(series.seriesInstanceUid),
+      studyInstanceUid: pseudo(series.studyInstanceUid),
+      frameOfReferenceUid: pseudo(g.frameOfReferenceUid),
+      sopClassUid: series.sopClassUid,
+      modality: series.metadata.modality,
+      description: series.metadata.seriesDescription ?? '',
+      dims: [...g.dims],
+      spacingMm: [...g.spacingMm],
+      originLpsMm: [...g.slicePositionLps[0]],
+      directionLps: [g.rowLps, g.columnLps, g.normalLps].flatMap((axis) => [...axis]),
+      slicePositionsMm: g.slicePositionsMm,
+      sliceOriginsLpsMm: g.slicePositionLps.flatMap((p) => [...p]),
+      sopInstanceUids: series.sopInstanceUids.map(pseudo),
+      volumeBlobSha256: volumeBlob.sha256,
+    });
+    if (site.keepUidMap) {
+      const originals = [
+        series.seriesInstanceUid,
+        series.studyInstanceUid,
+        g.frameOfReferenceUid,
+        ...series.sopInstanceUids,
+      ];
+      await insertUidMappings(
+        trx,
+        site.id,
+        [...originals, ...preparedSets.map((p) => p.set.sopInstanceUid)].map((uid) => ({
+          pseudonymousUid: pseudo(uid),
+          originalUid: uid,
+        })),
+      );
+    }
+    for (const prepared of preparedSets) {
+      // the physician: given on the command line, else the structure set's operator, else unknown
+      const operator = prepared.set.operatorsName?.replaceAll('^', ' ').trim().slice(0, 64);
+      const observerCode = options.observerCode ?? (operator || 'unknown');
+      const observerId = await ensureObserver(trx, site.id, observerCode);
+      const contourSetId = await upsertPhysicianContourSet(trx, {
+        caseId,
+        imageSeriesId: seriesId,
+        observerId,
+        label: prepared.set.label,
+        sopInstanceUid: pseudo(prepared.set.sopInstanceUid),
+      });
+      prepared.result.contourSetId = contourSetId;
+      for (const roi of prepared.rois) {
+        await upsertBlob(trx, {
+          sha256: roi.maskSha256,
+          sizeBytes: roi.sizeBytes,
+          storedSizeBytes: roi.storedSizeBytes,
+          compression: 'gzip',
+          mediaType: 'application/x-contourbench-mask-uint8',
+        });
+        const structureId =
+          structureIds.get(roi.tg263Name) ??
+          (await ensureStructures(trx, [findTg263Structure(roi.tg263Name)!])).get(roi.tg263Name)!;
+        await upsertContour(trx, {
+          contourSetId,
+          structureId,
+          maskBlobSha256: roi.maskSha256,
+          volumeCc: roi.volumeCc,
+          voxelCount: roi.voxels,
+          bboxIjk: roi.bboxIjk,
+          sourceRoiName: roi.roi,
+          sourceRoiNumber: roi.roiNumber,
+          colourRgb: roi.colourRgb,
+        });
+      }
+    }
+    if (options.cohortName) {
+      await addCaseToCohort(
+        trx,
+        await ensureCohort(trx, options.cohortName),
+        caseId,
+        `imported from ${root}`,
+      );
+    }
+    return {
+      caseId,
+      pseudonym,
+      seriesId,
+      slices: g.dims[2],
+      structureSets: preparedSets.map((p) => p.result),
+      warnings,
+    };
+  });
+}
+
+/**
+ * Imports an uploaded zip archive: the body is spooled to a temporary file (refused with
+ * BodyTooLargeError as soon as more than `maxBytes` arrived, and unless it is a zip archive), imported
+ * like a folder, and removed.
  */
 export async function importUpload(
   db: Db,
@@ -436,24 +491,19 @@ export async function importUpload(
   const file = path.join(folder, 'upload.zip');
   try {
     const handle = await open(file, 'w');
+    const head = new Uint8Array(4);
     let received = 0;
-    let head: Uint8Array | null = null;
     try {
-      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of limitBody(body, maxBytes) as unknown as AsyncIterable<Uint8Array>) {
+        if (received < head.length) head.set(chunk.subarray(0, head.length - received), received);
         received += chunk.length;
-        if (received > maxBytes) {
-          throw new AppError(
-            'INVALID_INPUT',
-            `upload exceeds the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`,
-          );
-        }
-        head ??= chunk.subarray(0, 4);
         await handle.write(chunk);
       }
     } finally {
       await handle.close();
     }
-    if (!head || !looksLikeZip(head)) throw new AppError('INVALID_INPUT', 'the upload is not a zip archive');
+    if (received < head.length || !looksLikeZip(head))
+      throw new AppError('INVALID_INPUT', 'the upload is not a zip archive');
     const report = await importDicom(db, blobs, file, options, logger);
     renameReportPaths(report, file, 'upload.zip');
     return report;

@@ -4,6 +4,7 @@ import { modelReference, parseModelCard, type ModelCard } from '../../core/model
 import { checkGraphAgainstCard } from '../../core/models/model-io';
 import type { Db } from '../db/connection';
 import { OnnxSession } from '../inference/onnx';
+import { checkOnnxFile, DEFAULT_MAX_MODEL_BYTES } from '../inference/onnx-file';
 import { upsertBlob } from '../repositories/blob.repository';
 import {
   findModelVersion,
@@ -24,9 +25,10 @@ export interface RegisteredModel {
 }
 
 /**
- * Registers an ONNX model with its card. The card is validated, the graph is loaded by onnxruntime and
- * checked against the card (input and output names, ranks, channels, fixed sizes), and only then are the
- * file (content-addressed by sha256) and the version stored, in one transaction.
+ * Registers an ONNX model with its card. The file is refused when it is larger than `maxBytes` or is not
+ * an ONNX protobuf with a graph (checkOnnxFile), the card is validated, the graph is loaded by
+ * onnxruntime and checked against the card (input and output names, ranks, channels, fixed sizes), and
+ * only then are the file (content-addressed by sha256) and the version stored, in one transaction.
  *
  * A version is immutable: registering the same bytes and card again is a no-op; other bytes, or another
  * card, under an existing NAME@VERSION are refused, as are bytes already registered under another name.
@@ -37,7 +39,9 @@ export async function registerModel(
   onnxBytes: Uint8Array,
   cardValue: unknown,
   sources: { onnx: string; card: string },
+  limits: { maxBytes?: number } = {},
 ): Promise<RegisteredModel> {
+  checkOnnxFile(onnxBytes, sources.onnx, limits.maxBytes ?? DEFAULT_MAX_MODEL_BYTES);
   const card = parseModelCard(cardValue, sources.card);
   const reference = modelReference(card);
   const sha256 = sha256Hex(onnxBytes);

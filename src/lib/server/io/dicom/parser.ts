@@ -138,6 +138,8 @@ const item = 0xfffee000;
 const itemDelimitation = 0xfffee00d;
 const sequenceDelimitation = 0xfffee0dd;
 const undefinedLength = 0xffffffff;
+/** Deepest sequence nesting accepted; RT objects nest about five levels, and recursion needs a bound. */
+const maxSequenceDepth = 64;
 
 /** VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding. */
 const longVrs = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
@@ -225,6 +227,7 @@ class Reader {
     end: number,
     explicit: boolean,
     decoder: TextDecoder,
+    depth = 0,
   ): { dataset: DicomDataset; next: number } {
     const elements = new Map<number, DicomElement>();
     const dataset: DicomDataset = { elements, bytes: this.bytes, text: decoder, source: this.source };
@@ -268,7 +271,13 @@ class Reader {
       }
       const element: DicomElement = { tag, vr, offset: valueOffset, length };
       if (vr === 'SQ' || (vr === 'UN' && length === undefinedLength)) {
-        const { items, next } = this.sequence(valueOffset, length, explicit, decoder, tag);
+        if (depth >= maxSequenceDepth) {
+          fail(
+            this.source,
+            `sequence ${formatTag(tag)} at byte ${offset} is nested more than ${maxSequenceDepth} levels deep`,
+          );
+        }
+        const { items, next } = this.sequence(valueOffset, length, explicit, decoder, tag, depth + 1);
         element.items = items;
         element.vr = 'SQ';
         elements.set(tag, element);
@@ -298,6 +307,7 @@ class Reader {
     explicit: boolean,
     decoder: TextDecoder,
     tag: number,
+    depth: number,
   ): { items: DicomDataset[]; next: number } {
     const end = length === undefinedLength ? Number.POSITIVE_INFINITY : start + length;
     if (end !== Number.POSITIVE_INFINITY) this.need(start, length, `sequence ${formatTag(tag)}`);
@@ -314,7 +324,7 @@ class Reader {
           `sequence ${formatTag(tag)} holds ${formatTag(itemTag)} where an item was expected`,
         );
       const itemEnd = itemLength === undefinedLength ? Number.POSITIVE_INFINITY : offset + 8 + itemLength;
-      const { dataset, next } = this.dataset(offset + 8, itemEnd, explicit, decoder);
+      const { dataset, next } = this.dataset(offset + 8, itemEnd, explicit, decoder, depth);
       items.push(dataset);
       offset = next;
     }
@@ -369,12 +379,17 @@ function element(dataset: DicomDataset, tag: number): DicomElement | undefined {
   return dataset.elements.get(tag);
 }
 
-/** Text value with trailing padding removed; undefined when absent. */
+/**
+ * Text value with trailing padding removed; undefined when absent. A NUL inside the value (only trailing
+ * padding may be NUL) is INVALID_INPUT naming the file and the tag: no text store accepts it.
+ */
 export function getString(dataset: DicomDataset, tag: number): string | undefined {
   const e = element(dataset, tag);
   if (!e) return undefined;
   const raw = dataset.text.decode(dataset.bytes.subarray(e.offset, e.offset + e.length));
-  return raw.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const value = raw.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (value.includes('\0')) fail(dataset.source, `${formatTag(tag)} holds a NUL character inside its value`);
+  return value;
 }
 
 /** Multi-valued text (backslash-separated), each value trimmed. */
