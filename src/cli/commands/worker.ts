@@ -43,7 +43,8 @@ export function registerWorker(program: Command): void {
         `Worker ${runtime.worker?.poolId} is taking jobs from the ${queue ?? 'central'} queue ` +
           `(${concurrency} at a time). Press Ctrl+C to stop.\n`,
       );
-      // A pool that dies by itself (lost database, fatal error) ends the process so a supervisor restarts it.
+      // A pool that ends by itself is replaced (a lost database is waited for); an error that escapes even
+      // that ends the process, so a supervisor restarts it.
       runtime.worker?.done.catch((error: unknown) => {
         logger.fatal({ err: error }, 'job worker stopped unexpectedly');
         process.exit(1);

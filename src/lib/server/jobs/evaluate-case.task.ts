@@ -25,6 +25,8 @@ export function evaluateCaseTask(context: JobContext): Task {
     const run = await markRunStarted(context.db, runId);
     if (run === undefined || run.status === 'cancelled') return;
     const startedAt = new Date();
+    const record = (outcome: Parameters<typeof recordCaseOutcome>[1]) =>
+      recordCaseOutcome(context.db, outcome, { logger: context.logger, signal: helpers.abortSignal });
     const base = {
       runId,
       caseId,
@@ -45,11 +47,11 @@ export function evaluateCaseTask(context: JobContext): Task {
       helpers.logger.info(
         `run ${runId} case ${caseId}: ${result.metricRows} metric rows, ${result.windows} windows, ${Math.round(result.timings.totalMs)} ms inference`,
       );
-      await recordCaseOutcome(context.db, { ...base, status: 'succeeded' });
+      await record({ ...base, status: 'succeeded' });
     } catch (error) {
       // only the last attempt counts as the case's failure; graphile-worker retries the others
       if (helpers.job.attempts >= helpers.job.max_attempts)
-        await recordCaseOutcome(context.db, {
+        await record({
           ...base,
           status: 'failed',
           errorCode: isAppError(error) ? error.code : 'INTERNAL',

@@ -1,8 +1,9 @@
 import { AppError } from '../../core/errors';
 import { parseModelReference } from '../../core/models/model-card';
-import type { Db } from '../db/connection';
+import { retryWhileDisconnected, type Db } from '../db/connection';
 import type { RunStatus } from '../db/schema';
 import { taskIdentifier } from '../jobs/queues';
+import type { Logger } from '../logger';
 import {
   deleteFailedOutcomes,
   deleteUnlockedRunJobs,
@@ -91,7 +92,10 @@ export interface RunProgress {
 
 /**
  * Records how one case job ended (upserted on run and case, so a retry overwrites its earlier attempt)
- * and brings the run's counters and status up to date from the outcomes.
+ * and brings the run's counters and status up to date from the outcomes. The outcome is what the run's
+ * progress counts, so a lost database connection does not lose it: the write is repeated once the server
+ * is back (for up to two minutes; the upsert makes a repeat harmless). Without that, a last attempt that
+ * failed during a database restart would leave its run running for ever.
  */
 export async function recordCaseOutcome(
   db: Db,
@@ -105,18 +109,29 @@ export async function recordCaseOutcome(
     errorCode?: string | null;
     errorMessage?: string | null;
   },
+  options: { logger?: Logger; signal?: AbortSignal } = {},
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await upsertJobOutcome(trx, {
-      ...outcome,
-      finishedAt: new Date(),
-      errorCode: outcome.errorCode ?? null,
-      errorMessage: outcome.errorMessage ?? null,
+  const write = () =>
+    db.transaction().execute(async (trx) => {
+      await upsertJobOutcome(trx, {
+        ...outcome,
+        finishedAt: new Date(),
+        errorCode: outcome.errorCode ?? null,
+        errorMessage: outcome.errorMessage ?? null,
+      });
+      const status = await refreshRunCounters(trx, outcome.runId);
+      // the run is complete: its metrics may move the control charts
+      if (status === 'succeeded' || status === 'failed')
+        await enqueueJob(
+          trx,
+          taskIdentifier('refresh-alarms'),
+          {},
+          { jobKey: ALARM_JOB_KEY, maxAttempts: 3 },
+        );
     });
-    const status = await refreshRunCounters(trx, outcome.runId);
-    // the run is complete: its metrics may move the control charts
-    if (status === 'succeeded' || status === 'failed')
-      await enqueueJob(trx, taskIdentifier('refresh-alarms'), {}, { jobKey: ALARM_JOB_KEY, maxAttempts: 3 });
+  await retryWhileDisconnected(write, {
+    ...options,
+    what: `run ${outcome.runId} case ${outcome.caseId}: recording the outcome`,
   });
 }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -31,11 +31,20 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Errnos meaning the store's file system cannot take more data, and how to say so. */
+const outOfSpace: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file system or the process file-size limit',
+};
+
 /**
- * The local file system store: gzip files under `root/ab/cd/<sha256>.gz`, written to a temporary name and
- * renamed, so a reader never sees half a blob. Binary masks (every byte 0 or 1) are run-length coded
+ * The local file system store: gzip files under `root/ab/cd/<sha256>.gz`, written to a temporary name,
+ * flushed to disk and renamed, so a reader never sees half a blob and a blob whose row was committed
+ * survives a power loss. Binary masks (every byte 0 or 1) are run-length coded
  * before gzip and stored as `<sha256>.m.gz` (core/volume/binary-runs.ts): a whole-grid organ mask of 35 MB
- * becomes kilobytes and reads in milliseconds. A blob whose transaction later rolls back stays as an
+ * becomes kilobytes and reads in milliseconds. A failed write (a full disk) removes its temporary file and
+ * throws an error naming the store and the problem. A blob whose transaction later rolls back stays as an
  * unreferenced file (harmless: the next import of the same content reuses it).
  */
 export class FileBlobStore implements BlobStore {
@@ -51,19 +60,28 @@ export class FileBlobStore implements BlobStore {
     const target = this.pathOf(sha256, runs !== null);
     const compressed = await gzipAsync(runs ?? bytes, { level: 3 });
     if (!existsSync(target)) {
-      await mkdir(path.dirname(target), { recursive: true });
       const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
       try {
-        await writeFile(temporary, compressed);
+        await mkdir(path.dirname(target), { recursive: true });
+        const handle = await open(temporary, 'wx');
+        try {
+          await handle.writeFile(compressed);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
         await rename(temporary, target);
       } catch (error) {
         await rm(temporary, { force: true });
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        const problem = outOfSpace[code];
         throw new AppError(
-          'INTERNAL',
-          `cannot store blob ${sha256} under ${this.root}: ${errorMessage(error)}`,
-          {
-            cause: error,
-          },
+          problem === undefined ? 'INTERNAL' : 'STORAGE_FULL',
+          problem === undefined
+            ? `cannot store blob ${sha256} under ${this.root}: ${errorMessage(error)}`
+            : `blob store ${this.root}: ${problem} (${code}) while storing blob ${sha256} ` +
+                `(${compressed.length} bytes); free space there and retry`,
+          { cause: error },
         );
       }
     }
