@@ -21,6 +21,7 @@ import { parseModelCard, parseModelCardJson, type ModelCard } from '../src/lib/c
 import { checkGraphAgainstCard } from '../src/lib/core/models/model-io';
 import { OnnxSession } from '../src/lib/server/inference/onnx';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -38,7 +39,9 @@ import { writeRtStruct } from '../src/lib/server/io/rtstruct-writer';
 import { MetricPool } from '../src/lib/server/services/metric-pool';
 import { loadConfig } from '../src/lib/server/config';
 import { dropDatabase, ensureDatabaseExists, openDatabase } from '../src/lib/server/db/database';
-import { withDatabase } from '../src/lib/server/db/connection';
+import { type Db, withDatabase } from '../src/lib/server/db/connection';
+import type { RoleName } from '../src/lib/core/access/permissions';
+import { createApiToken, createUser } from '../src/lib/server/services/account.service';
 import { seedAnalytics } from '../src/lib/server/services/analytics-seed.service';
 import { refreshAlarms } from '../src/lib/server/services/drift.service';
 import { saveCriteriaSet } from '../src/lib/server/services/model-comparison.service';
@@ -547,16 +550,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
 
+interface SeededServer {
+  url: string;
+  db: Db;
+  seeded: { metricRows: number; cases: number };
+}
+
 /**
- * `bench api`: seeds the 100,000-row analytics dataset (scripts/seed-analytics.ts) into a fresh database
- * (a new one on DATABASE_URL's server, else the embedded Postgres in a temporary folder), raises its
- * alarms, serves it with `contourbench serve`, and times each request sequentially over loopback: 3
- * warm-up requests, then 40 timed, from sending to the last byte of the body; each request first computed
- * every time (Cache-Control: no-cache), then as served again from the answer cache at the same version.
+ * Seeds the 100,000-row analytics dataset (scripts/seed-analytics.ts) into a fresh database (a new one on
+ * DATABASE_URL's server, else the embedded Postgres in a temporary folder), raises its alarms, stores a
+ * criteria set, serves it with `contourbench serve` and hands the server to `work`.
  */
-async function benchApi(json: boolean): Promise<void> {
+async function withSeededServer<T>(work: (server: SeededServer) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-bench-api-'));
-  const token = randomBytes(24).toString('hex');
   const logger = createLogger('warn');
   const serverUrl = process.env.DATABASE_URL;
   let benchDatabase: string | undefined;
@@ -564,7 +570,6 @@ async function benchApi(json: boolean): Promise<void> {
     ...process.env,
     CONTOURBENCH_DATA_DIR: dir,
     CONTOURBENCH_PG_PORT: '54392',
-    CONTOURBENCH_API_TOKEN: token,
     LOG_LEVEL: 'warn',
   };
   if (serverUrl) {
@@ -576,23 +581,14 @@ async function benchApi(json: boolean): Promise<void> {
     migrate: true,
     applicationName: 'contourbench-bench',
   });
-  const rows: Array<{
-    request: string;
-    query: string;
-    kb: number;
-    p50_ms: number;
-    p95_ms: number;
-    max_ms: number;
-    cached_p95_ms: number;
-  }> = [];
-  let seeded: { metricRows: number; cases: number } | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   try {
+    const db = opened.connection.db;
     const started = performance.now();
-    seeded = await seedAnalytics(opened.connection.db, { cases: 1430 });
+    const seeded = await seedAnalytics(db, { cases: 1430 });
     const seedSeconds = (performance.now() - started) / 1000;
-    const alarms = await refreshAlarms(opened.connection.db);
-    await saveCriteriaSet(opened.connection.db, {
+    const alarms = await refreshAlarms(db);
+    await saveCriteriaSet(db, {
       name: 'bench',
       criteria: [
         { structure: null, metric: 'dice', comparator: '>=', threshold: 0.85, minPassRate: 0.9 },
@@ -606,10 +602,7 @@ async function benchApi(json: boolean): Promise<void> {
     child = spawn(
       process.execPath,
       [path.join(root, 'bin', 'contourbench.js'), 'serve', '--port', String(port)],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      { env, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve, reject) => {
       let output = '';
@@ -619,12 +612,60 @@ async function benchApi(json: boolean): Promise<void> {
       });
       child!.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
     });
+    return await work({ url: `http://127.0.0.1:${port}`, db, seeded });
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await opened.close();
+    if (serverUrl && benchDatabase) await dropDatabase(serverUrl, benchDatabase);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const benchActor = { userId: null, label: 'bench' };
+
+/** A user of the role with an API token and a signed-in session (its Cookie header). */
+async function benchUser(server: SeededServer, role: RoleName, email: string) {
+  const password = randomBytes(18).toString('base64url');
+  await createUser(server.db, { email, role, password }, benchActor);
+  const { token } = await createApiToken(server.db, { email, name: 'bench' }, benchActor);
+  const response = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, accept: 'text/html' },
+    body: new URLSearchParams({ email, password, next: '/' }),
+    redirect: 'manual',
+  });
+  const cookie = response.headers.get('set-cookie')?.split(';')[0];
+  if (response.status !== 303 || !cookie) throw new Error(`sign-in of ${email} answered ${response.status}`);
+  return { token, cookie };
+}
+
+/**
+ * `bench api`: each /api/v1 request timed sequentially over loopback: 3 warm-up requests, then 40 timed,
+ * from sending to the last byte of the body; each first computed every time (Cache-Control: no-cache),
+ * then as served again from the answer cache at the same version.
+ */
+async function benchApi(json: boolean): Promise<void> {
+  const rows: Array<{
+    request: string;
+    query: string;
+    kb: number;
+    p50_ms: number;
+    p95_ms: number;
+    max_ms: number;
+    cached_p95_ms: number;
+  }> = [];
+  const seeded = await withSeededServer(async (server) => {
+    const { token } = await benchUser(server, 'physicist', 'bench@contourbench.bench');
     const timeRequests = async (query: string, headers: Record<string, string>) => {
       const times: number[] = [];
       let bytes = 0;
       for (let i = 0; i < 43; i += 1) {
         const t = performance.now();
-        const response = await fetch(`http://127.0.0.1:${port}/api/v1/${query}`, {
+        const response = await fetch(`${server.url}/api/v1/${query}`, {
           headers: { authorization: `Bearer ${token}`, ...headers },
         });
         const body = await response.arrayBuffer();
@@ -637,7 +678,6 @@ async function benchApi(json: boolean): Promise<void> {
       return { times: times.sort((a, b) => a - b), bytes };
     };
     for (const [request, query] of API_REQUESTS) {
-      // computed every time (Cache-Control: no-cache), then as served again at the same data version
       const computed = await timeRequests(query, { 'cache-control': 'no-cache' });
       const cached = await timeRequests(query, {});
       rows.push({
@@ -650,22 +690,14 @@ async function benchApi(json: boolean): Promise<void> {
         cached_p95_ms: Math.round(percentile(cached.times, 0.95) * 10) / 10,
       });
     }
-  } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await opened.close();
-    if (serverUrl && benchDatabase) await dropDatabase(serverUrl, benchDatabase);
-    await rm(dir, { recursive: true, force: true });
-  }
+    return server.seeded;
+  });
   if (json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return;
   }
   process.stdout.write(
-    `/api/v1 over ${seeded?.metricRows} metric rows (${seeded?.cases} seeded cases), sequential requests over loopback, ` +
+    `/api/v1 over ${seeded.metricRows} metric rows (${seeded.cases} seeded cases), sequential requests over loopback, ` +
       `40 timed after 3 warm-up; ${os.availableParallelism()} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}\n\n`,
   );
   process.stdout.write(
@@ -677,6 +709,129 @@ async function benchApi(json: boolean): Promise<void> {
     );
 }
 
+/** What the load test's users ask for: dashboard pages (session cookie) and API calls (token), in turn. */
+const LOAD_REQUESTS: Array<{ name: string; path: string; api: boolean }> = [
+  { name: 'page /', path: '/', api: false },
+  {
+    name: 'page /commissioning',
+    path: '/commissioning?modelA=seed-net%401.0&modelB=seed-net%401.1',
+    api: false,
+  },
+  { name: 'page /observers', path: '/observers', api: false },
+  { name: 'page /sites', path: '/sites', api: false },
+  { name: 'page /drift', path: '/drift', api: false },
+  { name: 'page /editing', path: '/editing', api: false },
+  {
+    name: 'api compare/models',
+    path: '/api/v1/compare/models?model=seed-net@1.0&model=seed-net@1.1&structure=Heart',
+    api: true,
+  },
+  { name: 'api drift', path: '/api/v1/drift?model=seed-net@1.1&structure=Heart', api: true },
+  { name: 'api observers/agreement', path: '/api/v1/observers/agreement?structure=Heart', api: true },
+  { name: 'api metrics page', path: '/api/v1/metrics?limit=200', api: true },
+  { name: 'api alarms', path: '/api/v1/alarms', api: true },
+];
+
+/**
+ * `bench load`: 50 signed-in users at once for 60 s over loopback, each asking for the next page or API
+ * call of LOAD_REQUESTS as soon as the last one has answered (closed loop, no think time), against the
+ * 100,000-row database. Reports throughput, errors and latency percentiles per request and in all. The
+ * clients run in this process on the same machine as the server, so they take a share of its cores.
+ */
+async function benchLoad(json: boolean): Promise<void> {
+  const USERS = 50;
+  const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 60);
+  const result = await withSeededServer(async (server) => {
+    const users = [];
+    for (let u = 0; u < USERS; u++)
+      users.push(
+        await benchUser(server, u % 5 === 4 ? 'auditor' : 'physicist', `load${u}@contourbench.bench`),
+      );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: USERS * 2 });
+    const get = (path_: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+        const request = http.get(`${server.url}${path_}`, { agent, headers }, (response) => {
+          let bytes = 0;
+          response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes }));
+          response.on('error', reject);
+        });
+        request.on('error', reject);
+      });
+    // one warm pass, so that the first minute is not the first computation
+    for (const r of LOAD_REQUESTS)
+      await get(
+        r.path,
+        r.api ? { authorization: `Bearer ${users[0]!.token}` } : { cookie: users[0]!.cookie },
+      );
+    const times = new Map<string, number[]>(LOAD_REQUESTS.map((r) => [r.name, []]));
+    const errors: string[] = [];
+    let bytes = 0;
+    const started = performance.now();
+    const until = started + SECONDS * 1000;
+    await Promise.all(
+      users.map(async (user, u) => {
+        for (let i = u; performance.now() < until; i++) {
+          const r = LOAD_REQUESTS[i % LOAD_REQUESTS.length]!;
+          const t = performance.now();
+          try {
+            const answer = await get(
+              r.path,
+              r.api ? { authorization: `Bearer ${user.token}` } : { cookie: user.cookie },
+            );
+            bytes += answer.bytes;
+            if (answer.status !== 200) errors.push(`${r.name}: ${answer.status}`);
+          } catch (error) {
+            errors.push(`${r.name}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+          times.get(r.name)!.push(performance.now() - t);
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    agent.destroy();
+    return { elapsed, times, errors, bytes, seeded: server.seeded };
+  });
+  const all = [...result.times.values()].flat().sort((a, b) => a - b);
+  const summary = (sorted: number[]) => ({
+    requests: sorted.length,
+    p50_ms: Math.round(percentile(sorted, 0.5)),
+    p95_ms: Math.round(percentile(sorted, 0.95)),
+    p99_ms: Math.round(percentile(sorted, 0.99)),
+    max_ms: Math.round(sorted[sorted.length - 1]!),
+  });
+  const rows = [...result.times].map(([name, t]) => ({ name, ...summary(t.sort((a, b) => a - b)) }));
+  const total = {
+    name: 'all',
+    ...summary(all),
+    perSecond: Math.round((all.length / result.elapsed) * 10) / 10,
+  };
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ users: USERS, seconds: result.elapsed, total, rows, errors: result.errors.length })}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `${USERS} concurrent users for ${result.elapsed.toFixed(1)} s over ${result.seeded.metricRows} metric rows, loopback, ` +
+        `closed loop; ${os.availableParallelism()} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}\n` +
+        `${all.length} requests, ${total.perSecond} per second, ${(result.bytes / 1e6).toFixed(0)} MB, ${result.errors.length} errors\n\n` +
+        '| request | requests | p50 ms | p95 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n',
+    );
+    for (const r of [...rows, total])
+      process.stdout.write(
+        `| ${r.name} | ${r.requests} | ${r.p50_ms} | ${r.p95_ms} | ${r.p99_ms} | ${r.max_ms} |\n`,
+      );
+    if (result.errors.length)
+      process.stdout.write(
+        `\nfirst errors:\n${result.errors
+          .slice(0, 10)
+          .map((e) => `  ${e}`)
+          .join('\n')}\n`,
+      );
+  }
+  if (result.errors.length) process.exitCode = 1;
+}
+
 const [suite = 'metrics', ...flags] = process.argv.slice(2);
 const suites: Record<string, (json: boolean) => Promise<void>> = {
   metrics: benchMetrics,
@@ -684,6 +839,7 @@ const suites: Record<string, (json: boolean) => Promise<void>> = {
   inference: benchInference,
   evaluation: benchEvaluation,
   api: benchApi,
+  load: benchLoad,
 };
 if (!suites[suite]) {
   process.stderr.write(`bench: unknown suite "${suite}"; available: ${Object.keys(suites).join(', ')}\n`);

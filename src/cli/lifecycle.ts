@@ -1,3 +1,5 @@
+import os from 'node:os';
+import type { Actor } from '../lib/server/services/account.service';
 import { readFile } from 'node:fs/promises';
 import { AppError, errorMessage } from '../lib/core/errors';
 import { loadConfig, type Config } from '../lib/server/config';
@@ -59,4 +61,18 @@ export async function withCliDatabase<T>(
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * The CLI acts with the authority of whoever runs it on the server (it reaches the database directly);
+ * the audit trail names the operating-system account.
+ */
+export function cliActor(): Actor {
+  let name = 'unknown';
+  try {
+    name = os.userInfo().username;
+  } catch {
+    // no passwd entry for this uid
+  }
+  return { userId: null, label: `cli:${name}` };
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, isAppError } from '../lib/core/errors';
 import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
+import { registerAccounts } from './commands/accounts';
 import { registerAlarms, registerCriteria } from './commands/analytics';
 import { registerConsensus } from './commands/consensus';
 import { registerDemo } from './commands/demo';
@@ -45,6 +46,7 @@ export function createProgram(): Command {
   registerConsensus(program);
   registerCriteria(program);
   registerAlarms(program);
+  registerAccounts(program);
   registerDemo(program);
   return program;
 }

@@ -236,14 +236,21 @@ describe('drift and alarms', () => {
     expect(drift.length).toBeGreaterThan(0);
 
     const target = open[0]!;
-    await acknowledge(database.db, target.id, { note: 'reviewed: scanner service' });
-    await expect(acknowledge(database.db, target.id, { note: 'again' })).rejects.toThrow(
+    const actor = { userId: null, label: 'test' };
+    await acknowledge(database.db, target.id, { note: 'reviewed: scanner service' }, actor);
+    await expect(acknowledge(database.db, target.id, { note: 'again' }, actor)).rejects.toThrow(
       /acknowledged already/,
     );
-    await expect(acknowledge(database.db, 999_999, { note: 'x' })).rejects.toThrow(/no alarm 999999/);
+    await expect(acknowledge(database.db, 999_999, { note: 'x' }, actor)).rejects.toThrow(/no alarm 999999/);
     await expect(
-      acknowledge(database.db, target.id, { note: 'x', user: 'nobody@example.org' }),
+      acknowledge(database.db, target.id, { note: 'x', user: 'nobody@example.org' }, actor),
     ).rejects.toThrow(/no user/);
+    const recorded = await database.db
+      .selectFrom('audit_event')
+      .select(['object_id', 'details'])
+      .where('action', '=', 'alarm.acknowledge')
+      .execute();
+    expect(recorded).toEqual([{ object_id: String(target.id), details: { actor: 'test', userId: null } }]);
     const stillOpen = await alarms(database.db, { open: true });
     expect(stillOpen.map((a) => a.id)).not.toContain(target.id);
     // a refresh keeps the acknowledgement

@@ -23,6 +23,7 @@ import {
   saveReview,
   type CaseViewerData,
 } from '../../src/lib/server/services/case-viewer.service';
+import { createUser } from '../../src/lib/server/services/account.service';
 import { loadCaseVolume } from '../../src/lib/server/services/evaluation.service';
 import { importDicom } from '../../src/lib/server/services/import.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
@@ -326,17 +327,24 @@ describe('case viewer data', () => {
 
 describe('reviews', () => {
   it('stores a grade, updates it for the same reviewer and keeps other reviewers apart', async () => {
+    const actor = { userId: null, label: 'test' };
+    const reviewer = await createUser(
+      database.db,
+      { email: 'Reviewer@Example.org', role: 'physician', sites: ['SITE-A'] },
+      actor,
+    );
+    const second = await createUser(database.db, { email: 'second@example.org', role: 'physicist' }, actor);
     const first = await saveReview(database.db, caseId, {
       contourSetId: modelSetId,
       structureId: heartId,
-      email: 'Reviewer@Example.org',
+      reviewerId: reviewer.id,
       grade: 3,
       comment: 'apex too far left',
     });
     const again = await saveReview(database.db, caseId, {
       contourSetId: modelSetId,
       structureId: heartId,
-      email: 'reviewer@example.org ',
+      reviewerId: reviewer.id,
       grade: 2,
       comment: 'on second look, minor',
     });
@@ -345,7 +353,7 @@ describe('reviews', () => {
     await saveReview(database.db, caseId, {
       contourSetId: modelSetId,
       structureId: heartId,
-      email: 'second@example.org',
+      reviewerId: second.id,
       grade: 1,
       comment: '',
     });
@@ -363,7 +371,7 @@ describe('reviews', () => {
         grade: 2,
         comment: 'on second look, minor',
       },
-      { email: 'second@example.org', role: 'physician', password_hash: null, grade: 1, comment: '' },
+      { email: 'second@example.org', role: 'physicist', password_hash: null, grade: 1, comment: '' },
     ]);
     const data = await caseViewerData(database.db, caseId);
     expect(data.reviews.map((r) => [r.setLabel, r.structure, r.reviewerEmail, r.grade])).toEqual(
@@ -380,7 +388,7 @@ describe('reviews', () => {
       saveReview(database.db, caseId, {
         contourSetId: physicianSetId,
         structureId: heartId,
-        email: 'reviewer@example.org',
+        reviewerId: 1,
         grade: 1,
         comment: '',
       }),
@@ -394,7 +402,7 @@ describe('reviews', () => {
       saveReview(database.db, caseId, {
         contourSetId: modelSetId,
         structureId: lung.id,
-        email: 'reviewer@example.org',
+        reviewerId: 1,
         grade: 1,
         comment: '',
       }),

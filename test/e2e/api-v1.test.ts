@@ -8,25 +8,26 @@ import { createLogger } from '../../src/lib/server/logger';
 import { seedAnalytics } from '../../src/lib/server/services/analytics-seed.service';
 import { refreshAlarms } from '../../src/lib/server/services/drift.service';
 import { createTestDatabase, type TestDatabase } from '../db/test-database';
+import { createAccount } from '../helpers/accounts';
 import { serve, stop, type Served } from '../helpers/serve';
 
-const token = 'test-token-v1-0123456789abcdef0123456789abcdef';
 const routes = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/routes/api/v1');
 
 let database: TestDatabase;
 let dataDir: string;
 let served: Served;
+let auth: { authorization: string };
 
 beforeAll(async () => {
   await ensureWebBuild(createLogger('warn'));
   database = await createTestDatabase();
   await seedAnalytics(database.db, { cases: 80, seed: 5 });
   await refreshAlarms(database.db);
+  auth = (await createAccount(database.db, 'admin')).authorization;
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-api-v1-'));
   served = await serve({
     DATABASE_URL: database.url,
     CONTOURBENCH_DATA_DIR: dataDir,
-    CONTOURBENCH_API_TOKEN: token,
   });
 }, 300_000);
 
@@ -36,7 +37,6 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-const auth = { authorization: `Bearer ${token}` };
 const get = (query: string, headers: Record<string, string> = auth) =>
   fetch(`${served.url}/api/v1/${query}`, { headers });
 

@@ -11,13 +11,14 @@ import type { ImportReport } from '../../src/lib/server/services/import.service'
 import { parseDicom } from '../../src/lib/server/io/dicom/parser';
 import { readStructureSet } from '../../src/lib/server/io/rtstruct';
 import { createTestDatabase, type TestDatabase } from '../db/test-database';
+import { createAccount } from '../helpers/accounts';
 import { serve, stop, type Served } from '../helpers/serve';
 
 const series = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../shared/testdata/dicom/breast-dicompyler/series',
 );
-const token = 'test-token-0123456789abcdef0123456789abcdef';
+let token: string;
 
 let database: TestDatabase;
 let dataDir: string;
@@ -27,11 +28,11 @@ let zip: Uint8Array;
 beforeAll(async () => {
   await ensureWebBuild(createLogger('warn'));
   database = await createTestDatabase();
+  token = (await createAccount(database.db, 'admin')).token;
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-api-'));
   served = await serve({
     DATABASE_URL: database.url,
     CONTOURBENCH_DATA_DIR: dataDir,
-    CONTOURBENCH_API_TOKEN: token,
   });
   const entries: Record<string, [Uint8Array, { level: 0 }]> = {};
   for (const file of await readdir(series))
@@ -121,7 +122,10 @@ describe('JSON API: import upload and RTSTRUCT export', () => {
 });
 
 describe('JSON API: models and evaluation runs', () => {
-  const auth = { authorization: `Bearer ${token}` };
+  const auth = { authorization: '' };
+  beforeAll(() => {
+    auth.authorization = `Bearer ${token}`;
+  });
   const model = thresholdModel();
   // coarse grid so the 512x512x98 breast CT takes a few hundred windows
   const card = {

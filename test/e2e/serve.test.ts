@@ -7,6 +7,7 @@ import { createLogger } from '../../src/lib/server/logger';
 import type { HealthReport } from '../../src/lib/server/services/health.service';
 import { ensureWebBuild } from '../../src/cli/web-server';
 import { createTestDatabase, type TestDatabase } from '../db/test-database';
+import { createAccount, signInCookie } from '../helpers/accounts';
 import { freePort } from '../helpers/free-port';
 import { serve, stop, type Served } from '../helpers/serve';
 
@@ -43,7 +44,14 @@ describe('contourbench serve', () => {
     expect(body.worker.livePools).toHaveLength(1);
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
 
-    const page = await fetch(served.url);
+    // a browser without a session is sent to sign in; signed in, it sees the overview
+    const anonymous = await fetch(served.url, { redirect: 'manual' });
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe('/login?next=%2F');
+    const account = await createAccount(database.db, 'auditor');
+    const page = await fetch(served.url, {
+      headers: { cookie: await signInCookie(served.url, account.email) },
+    });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('<title>ContourBench</title>');

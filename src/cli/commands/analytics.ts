@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError, errorMessage } from '../../lib/core/errors';
 import { acknowledge, alarms, refreshAlarms } from '../../lib/server/services/drift.service';
 import { criteriaSets, saveCriteriaSet } from '../../lib/server/services/model-comparison.service';
-import { withCliDatabase } from '../lifecycle';
+import { cliActor, withCliDatabase } from '../lifecycle';
 import { parseOption } from '../options';
 
 /** `contourbench criteria set FILE.json | list`: named acceptance criteria sets of model commissioning. */
@@ -96,7 +96,7 @@ export function registerAlarms(program: Command): void {
       const alarmId = parseOption(z.coerce.number().int().positive(), 'alarm id', id);
       const note = parseOption(z.string().min(1).max(2000), '--note', options.note);
       await withCliDatabase('alarms', async (db) => {
-        await acknowledge(db, alarmId, { note, user: options.user });
+        await acknowledge(db, alarmId, { note, user: options.user }, cliActor());
         process.stdout.write(`alarm ${alarmId} acknowledged\n`);
       });
     });

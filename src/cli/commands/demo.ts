@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -28,6 +29,8 @@ import { consensusJobState, enqueueCohortConsensus } from '../../lib/server/serv
 import { parseOption, positiveInteger } from '../options';
 import { ensureWebBuild } from '../web-server';
 import { serve } from './serve';
+import { createUser, setPassword, users } from '../../lib/server/services/account.service';
+import { cliActor } from '../lifecycle';
 
 function bar(label: string): SingleBar {
   return new SingleBar({
@@ -152,6 +155,29 @@ function startHelperWorkers(count: number): { stop(): Promise<void> } {
   };
 }
 
+/**
+ * One demo account per role, all with one new password each start (printed with the URL): the demo is a
+ * local trial, and a forgotten password should cost nothing.
+ */
+async function ensureDemoAccounts(db: Db, physicianSite: string): Promise<string> {
+  const password = randomBytes(12).toString('base64url');
+  const accounts = [
+    { email: 'admin@demo.contourbench', role: 'admin', sites: [] as string[] },
+    { email: 'physicist@demo.contourbench', role: 'physicist', sites: [] },
+    { email: 'physician@demo.contourbench', role: 'physician', sites: [physicianSite] },
+    { email: 'auditor@demo.contourbench', role: 'auditor', sites: [] },
+  ];
+  for (const account of accounts) {
+    if ((await users(db)).some((u) => u.email === account.email))
+      await setPassword(db, account.email, password, cliActor());
+    else await createUser(db, { ...account, password }, cliActor());
+  }
+  return (
+    `Sign in as ${accounts[0]!.email} with the password ${password} (new at every demo start); ` +
+    `physicist@, physician@ (site ${physicianSite}) and auditor@demo.contourbench share it.\n`
+  );
+}
+
 export function registerDemo(program: Command): void {
   const demo = program
     .command('demo')
@@ -182,6 +208,7 @@ export function registerDemo(program: Command): void {
       });
       const { database, blobs } = await runtime;
       const db = database.db;
+      let accounts: string;
       try {
         const progress = bar('Importing cases');
         progress.start(manifest.cases.length, 0, { description: '' });
@@ -212,6 +239,7 @@ export function registerDemo(program: Command): void {
           await helpers.stop();
         }
         await ensureDemoCriteria(db);
+        accounts = await ensureDemoAccounts(db, manifest.cases[0]!.site);
         const editing = await importAiEditingSessions(db, manifest);
         process.stdout.write(
           `${editing.imported} AI-assisted editing sessions (${manifest.ai.model} corrected by the physicians)` +
@@ -228,7 +256,7 @@ export function registerDemo(program: Command): void {
         runtime,
         banner:
           `Demo cohort: ${manifest.cases.length} cases at ${new Set(manifest.cases.map((c) => c.site)).size} sites (${outDir}); ` +
-          `the demo models were evaluated on the ${manifest.cases.filter((c) => c.split === 'test').length} cases of "${manifest.ai.testCohort}". Ready in ${elapsed()}.\n`,
+          `the demo models were evaluated on the ${manifest.cases.filter((c) => c.split === 'test').length} cases of "${manifest.ai.testCohort}". Ready in ${elapsed()}.\n${accounts}`,
       });
     });
 

@@ -12,6 +12,8 @@ import {
   type RunProgress,
 } from '../../lib/server/services/evaluation-run.service';
 import { parseOption, positiveInteger } from '../options';
+import { audit } from '../../lib/server/services/account.service';
+import { cliActor } from '../lifecycle';
 
 function describe(progress: RunProgress): string {
   const rate = progress.casesPerMinute === null ? '' : ` ${progress.casesPerMinute.toFixed(1)} cases/min`;
@@ -74,6 +76,11 @@ export function registerEvaluate(program: Command): void {
           if (options.cancel !== undefined) {
             const runId = parseOption(z.coerce.number().int().positive(), '--cancel', options.cancel);
             const removed = await cancelEvaluationRun(db, runId);
+            await audit(db, cliActor(), {
+              action: 'run.cancel',
+              objectType: 'evaluation_run',
+              objectId: runId,
+            });
             process.stdout.write(`Run ${runId} cancelled; ${removed} pending job(s) removed.\n`);
             return;
           }
@@ -92,6 +99,12 @@ export function registerEvaluate(program: Command): void {
           if (options.retry !== undefined) {
             runId = parseOption(z.coerce.number().int().positive(), '--retry', options.retry);
             const retried = await retryFailedCases(db, runId);
+            await audit(db, cliActor(), {
+              action: 'run.retry',
+              objectType: 'evaluation_run',
+              objectId: runId,
+              details: { cases: retried.cases.map((c) => c.caseId) },
+            });
             if (retried.cases.length === 0) {
               process.stdout.write(`Run ${runId} has no failed cases to retry.\n`);
               print(await getRunProgress(db, runId));
@@ -107,6 +120,12 @@ export function registerEvaluate(program: Command): void {
             const model = parseOption(z.string().min(3), '--model', options.model);
             const cohort = parseOption(z.string().min(1), '--cohort', options.cohort);
             const run = await createEvaluationRun(db, { model, cohort });
+            await audit(db, cliActor(), {
+              action: 'run.create',
+              objectType: 'evaluation_run',
+              objectId: run.runId,
+              details: { model, cohort },
+            });
             process.stdout.write(
               `Run ${run.runId}: ${model} over cohort ${cohort}, ${run.cases} case(s) queued.\n`,
             );

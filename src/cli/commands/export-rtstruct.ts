@@ -7,6 +7,8 @@ import { createLogger } from '../../lib/server/logger';
 import { exportContourSet } from '../../lib/server/services/export.service';
 import { FileBlobStore } from '../../lib/server/storage/blob-store';
 import { parseOption, positiveInteger } from '../options';
+import { audit } from '../../lib/server/services/account.service';
+import { cliActor } from '../lifecycle';
 
 export function registerExportRtStruct(program: Command): void {
   program
@@ -41,6 +43,12 @@ export function registerExportRtStruct(program: Command): void {
           options.out,
           { simplifyToleranceMm },
         );
+        await audit(opened.connection.db, cliActor(), {
+          action: 'export.rtstruct',
+          objectType: 'contour_set',
+          objectId: id,
+          details: { file: result.file, originalUids: result.originalUids },
+        });
         process.stdout.write(
           `Wrote ${result.rois} ROIs to ${result.file} (${result.originalUids ? 'original' : 'pseudonymous'} UIDs) in ${result.elapsedMs.toFixed(0)} ms\n`,
         );

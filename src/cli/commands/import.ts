@@ -7,6 +7,9 @@ import { createLogger } from '../../lib/server/logger';
 import { importDicom, type ImportReport } from '../../lib/server/services/import.service';
 import { FileBlobStore } from '../../lib/server/storage/blob-store';
 import { parseOption } from '../options';
+import { audit } from '../../lib/server/services/account.service';
+import { importAuditDetails } from '../../lib/server/services/audit.service';
+import { cliActor } from '../lifecycle';
 
 const siteCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"');
 const laterality = z.enum(['left', 'right', 'bilateral'], { error: 'expected left, right or bilateral' });
@@ -105,6 +108,12 @@ export function registerImport(program: Command): void {
             },
             logger,
           );
+          await audit(opened.connection.db, cliActor(), {
+            action: 'import.dicom',
+            objectType: 'site',
+            objectId: options.site,
+            details: { ...importAuditDetails(report), folder: path.resolve(root) },
+          });
           process.stdout.write(
             options.json ? `${JSON.stringify(report, null, 2)}\n` : formatImportReport(report),
           );

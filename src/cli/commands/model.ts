@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { parseModelCardJson } from '../../lib/core/models/model-card';
 import { listModelVersions, registerModel } from '../../lib/server/services/model-registry.service';
 import { FileBlobStore } from '../../lib/server/storage/blob-store';
-import { readInputFile, withCliDatabase } from '../lifecycle';
+import { cliActor, readInputFile, withCliDatabase } from '../lifecycle';
+import { audit } from '../../lib/server/services/account.service';
 
 /** `contourbench model add MODEL.onnx --card CARD.json` and `contourbench model list`. */
 export function registerModelCommands(program: Command): void {
@@ -20,12 +21,24 @@ export function registerModelCommands(program: Command): void {
       const cardText = (await readInputFile(options.card)).toString('utf8');
       // Parse before opening the database, so a bad card fails fast and names its file.
       const card = parseModelCardJson(cardText, options.card);
-      const result = await withCliDatabase('model', (db, config) =>
-        registerModel(db, new FileBlobStore(path.join(config.dataDir, 'blobs')), bytes, card, {
-          onnx: file,
-          card: options.card,
-        }),
-      );
+      const result = await withCliDatabase('model', async (db, config) => {
+        const registered = await registerModel(
+          db,
+          new FileBlobStore(path.join(config.dataDir, 'blobs')),
+          bytes,
+          card,
+          { onnx: file, card: options.card },
+          { maxBytes: config.maxModelBytes },
+        );
+        if (registered.created)
+          await audit(db, cliActor(), {
+            action: 'model.register',
+            objectType: 'model_version',
+            objectId: registered.reference,
+            details: { sha256: registered.sha256 },
+          });
+        return registered;
+      });
       process.stdout.write(
         result.created
           ? `Registered ${result.reference} (sha256 ${result.sha256}).\n`

@@ -39,8 +39,8 @@ describe('loadConfig', () => {
       workerConcurrency: 4,
       workerHeartbeatSeconds: 2,
       workerDeadAfterSeconds: 30,
-      apiToken: undefined,
       maxUploadBytes: 2048 * 1024 * 1024,
+      maxModelBytes: 1024 * 1024 * 1024,
     });
   });
 

@@ -11,6 +11,18 @@ const port = (name: string) =>
     .min(1, `${name} must be between 1 and 65535`)
     .max(65535, `${name} must be between 1 and 65535`);
 
+const oidcRequired = [
+  'CONTOURBENCH_OIDC_ISSUER',
+  'CONTOURBENCH_OIDC_CLIENT_ID',
+  'CONTOURBENCH_OIDC_CLIENT_SECRET',
+] as const;
+const oidcVariables = [...oidcRequired, 'CONTOURBENCH_OIDC_SCOPES', 'CONTOURBENCH_OIDC_LABEL'] as const;
+
+function isLoopbackUrl(value: string): boolean {
+  const hostname = new URL(value).hostname;
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 const envSchema = z
   .object({
     DATABASE_URL: z
@@ -32,15 +44,22 @@ const envSchema = z
       .stringbool({ error: 'CONTOURBENCH_IN_PROCESS_WORKER must be true or false' })
       .default(true),
     CONTOURBENCH_API_TOKEN: z
-      .string()
-      .trim()
-      .min(32, 'CONTOURBENCH_API_TOKEN must be at least 32 characters')
+      .undefined({
+        error:
+          'CONTOURBENCH_API_TOKEN is no longer read: API tokens belong to users (contourbench token create --user EMAIL)',
+      })
       .optional(),
     CONTOURBENCH_MAX_UPLOAD_MB: z.coerce
       .number({ error: 'CONTOURBENCH_MAX_UPLOAD_MB must be a number' })
       .int('CONTOURBENCH_MAX_UPLOAD_MB must be an integer')
       .min(1, 'CONTOURBENCH_MAX_UPLOAD_MB must be at least 1')
       .default(2048),
+    CONTOURBENCH_MAX_MODEL_MB: z.coerce
+      .number({ error: 'CONTOURBENCH_MAX_MODEL_MB must be a number' })
+      .int('CONTOURBENCH_MAX_MODEL_MB must be an integer')
+      .min(1, 'CONTOURBENCH_MAX_MODEL_MB must be at least 1')
+      .max(2047, 'CONTOURBENCH_MAX_MODEL_MB must be at most 2047 (an ONNX protobuf is under 2 GB)')
+      .default(1024),
     CONTOURBENCH_WORKER_CONCURRENCY: z.coerce
       .number({ error: 'CONTOURBENCH_WORKER_CONCURRENCY must be a number' })
       .int('CONTOURBENCH_WORKER_CONCURRENCY must be an integer')
@@ -57,11 +76,55 @@ const envSchema = z
       .min(1, 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be at least 1')
       .max(86_400, 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be at most 86400')
       .default(90),
+    CONTOURBENCH_OIDC_ISSUER: z
+      .url({
+        protocol: /^https?$/,
+        error: 'CONTOURBENCH_OIDC_ISSUER must be the https:// URL of the OpenID provider (its issuer)',
+      })
+      .refine((value) => !value.startsWith('http://') || !URL.canParse(value) || isLoopbackUrl(value), {
+        message:
+          'CONTOURBENCH_OIDC_ISSUER must use https:// (plain http only on this machine: 127.0.0.1, localhost)',
+      })
+      .optional(),
+    CONTOURBENCH_OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
+    CONTOURBENCH_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    CONTOURBENCH_OIDC_SCOPES: z
+      .string()
+      .trim()
+      .refine((value) => value.split(/\s+/).includes('openid'), {
+        message:
+          'CONTOURBENCH_OIDC_SCOPES must include openid (space-separated, e.g. "openid email profile")',
+      })
+      .optional(),
+    CONTOURBENCH_OIDC_LABEL: z.string().trim().min(1).max(80).optional(),
   })
   .refine((v) => v.CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS >= 2 * v.CONTOURBENCH_WORKER_HEARTBEAT_SECONDS, {
     path: ['CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS'],
     message: 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS must be at least twice the heartbeat interval',
+  })
+  .superRefine((v, context) => {
+    const given = oidcVariables.filter((name) => v[name] !== undefined);
+    if (given.length === 0) return;
+    for (const name of oidcRequired)
+      if (v[name] === undefined)
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `${name} is missing: ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set, and single sign-on needs ${oidcRequired.join(', ')}`,
+        });
   });
+
+/** OpenID Connect single sign-on. */
+export interface OidcConfig {
+  /** Issuer identifier: discovery reads ISSUER/.well-known/openid-configuration. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes asked for; always include openid. */
+  scopes: string;
+  /** Shown on the sign-in page as "Sign in with LABEL". */
+  label: string;
+}
 
 export interface Config {
   /** Connection URL of an external Postgres; when absent an embedded Postgres is started. */
@@ -78,9 +141,11 @@ export interface Config {
   workerHeartbeatSeconds: number;
   /** A pool silent this long is taken as dead and its jobs are released for other workers (s). */
   workerDeadAfterSeconds: number;
-  /** Bearer token the JSON API accepts until per-user tokens exist; the API refuses every call without one. */
-  apiToken: string | undefined;
   maxUploadBytes: number;
+  /** Largest ONNX model file registered (bytes). */
+  maxModelBytes: number;
+  /** Single sign-on; undefined when not configured. */
+  oidc: OidcConfig | undefined;
 }
 
 /** Reads and validates the configuration from environment variables; throws CONFIG_INVALID naming each bad variable. */
@@ -108,8 +173,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: value.CONTOURBENCH_WORKER_CONCURRENCY,
     workerHeartbeatSeconds: value.CONTOURBENCH_WORKER_HEARTBEAT_SECONDS,
     workerDeadAfterSeconds: value.CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS,
-    apiToken: value.CONTOURBENCH_API_TOKEN,
     maxUploadBytes: value.CONTOURBENCH_MAX_UPLOAD_MB * 1024 * 1024,
+    maxModelBytes: value.CONTOURBENCH_MAX_MODEL_MB * 1024 * 1024,
+    oidc:
+      value.CONTOURBENCH_OIDC_ISSUER &&
+      value.CONTOURBENCH_OIDC_CLIENT_ID &&
+      value.CONTOURBENCH_OIDC_CLIENT_SECRET
+        ? {
+            issuer: value.CONTOURBENCH_OIDC_ISSUER,
+            clientId: value.CONTOURBENCH_OIDC_CLIENT_ID,
+            clientSecret: value.CONTOURBENCH_OIDC_CLIENT_SECRET,
+            scopes: (value.CONTOURBENCH_OIDC_SCOPES ?? 'openid email profile').split(/\s+/).join(' '),
+            label: value.CONTOURBENCH_OIDC_LABEL ?? new URL(value.CONTOURBENCH_OIDC_ISSUER).host,
+          }
+        : undefined,
   };
 }
 
@@ -148,5 +225,22 @@ export const configVariables: ReadonlyArray<{ name: string; meaning: string; fal
     name: 'CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS',
     meaning: 'a worker silent this long is dead; its jobs go to other workers',
     fallback: '90',
+  },
+  {
+    name: 'CONTOURBENCH_OIDC_ISSUER',
+    meaning: 'OpenID Connect issuer URL for single sign-on',
+    fallback: 'none: single sign-on off',
+  },
+  { name: 'CONTOURBENCH_OIDC_CLIENT_ID', meaning: 'client id registered at the issuer', fallback: 'none' },
+  {
+    name: 'CONTOURBENCH_OIDC_CLIENT_SECRET',
+    meaning: 'client secret registered at the issuer',
+    fallback: 'none',
+  },
+  { name: 'CONTOURBENCH_OIDC_SCOPES', meaning: 'scopes asked for', fallback: 'openid email profile' },
+  {
+    name: 'CONTOURBENCH_OIDC_LABEL',
+    meaning: 'sign-in button text: "Sign in with LABEL"',
+    fallback: "the issuer's host",
   },
 ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parsePageQuery } from '$lib/server/api/v1';
 import { sharedRuntime } from '$lib/server/runtime';
+import { requirePrincipal, scopeSites } from '$lib/server/services/account.service';
 import { listCases } from '$lib/server/services/case-viewer.service';
 import type { PageServerLoad } from './$types';
 
@@ -9,12 +10,15 @@ const pageSchema = z.strictObject({
   cohort: z.string().min(1).max(128).optional().describe('cohort name'),
 });
 
-export const load: PageServerLoad = async ({ url }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
+  const principal = requirePrincipal(locals.principal);
   const db = (await sharedRuntime()).database.db;
-  const parsed = parsePageQuery(pageSchema, url);
+  const parsed = parsePageQuery(pageSchema, url, principal);
   const list = await listCases(
     db,
-    parsed.params === null ? {} : { sites: parsed.params.site, cohort: parsed.params.cohort },
+    parsed.params === null
+      ? { sites: scopeSites(principal, undefined) }
+      : { sites: parsed.params.site, cohort: parsed.params.cohort },
   );
   return {
     ...list,

@@ -5,6 +5,7 @@ import { describeMetric, metricDefinition } from '$lib/core/metrics/metric-catal
 import { metricSchema, parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { compareSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { requirePrincipal } from '$lib/server/services/account.service';
 import {
   analyticsOptions,
   analyticsVersion,
@@ -32,10 +33,11 @@ const pageSchema = compareSchema.extend({
 
 type CaseRef = { case: string; site: string; date: string };
 
-export const load: PageServerLoad = async ({ url }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
+  const principal = requirePrincipal(locals.principal);
   const db = (await sharedRuntime()).database.db;
   const [options, sets, version] = await Promise.all([
-    analyticsOptions(db),
+    analyticsOptions(db, principal.sites),
     criteriaSets(db),
     analyticsVersion(db),
   ]);
@@ -55,7 +57,7 @@ export const load: PageServerLoad = async ({ url }) => {
     envelope: null,
     worst: [],
   };
-  const parsed = parsePageQuery(pageSchema, url);
+  const parsed = parsePageQuery(pageSchema, url, principal);
   if (parsed.error !== null) return { ...empty, error: parsed.error };
   const params = parsed.params;
 

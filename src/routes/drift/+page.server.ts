@@ -2,7 +2,9 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { driftOptions, driftSchema } from '$lib/server/api/v1-endpoints';
+import { clientAddress } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
+import { actorOf, requirePrincipal } from '$lib/server/services/account.service';
 import { analyticsOptions } from '$lib/server/services/analytics-values';
 import { acknowledge, alarms, driftCharts } from '$lib/server/services/drift.service';
 import type { Actions, PageServerLoad } from './$types';
@@ -11,10 +13,11 @@ const pageSchema = driftSchema.extend({
   chart: z.enum(['individuals', 'ewma', 'cusum']).default('individuals'),
 });
 
-export const load: PageServerLoad = async ({ url }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
+  const principal = requirePrincipal(locals.principal);
   const db = (await sharedRuntime()).database.db;
-  const options = await analyticsOptions(db);
-  const parsed = parsePageQuery(pageSchema, url);
+  const options = await analyticsOptions(db, principal.sites);
+  const parsed = parsePageQuery(pageSchema, url, principal);
   if (parsed.error !== null)
     return { options, error: parsed.error, drift: null, alarms: [], chart: 'individuals' as const };
   const params = parsed.params;
@@ -44,8 +47,9 @@ export const load: PageServerLoad = async ({ url }) => {
 };
 
 export const actions: Actions = {
-  acknowledge: async ({ request }) => {
-    const form = await request.formData();
+  acknowledge: async (event) => {
+    const actor = actorOf(requirePrincipal(event.locals.principal), clientAddress(event));
+    const form = await event.request.formData();
     const parsed = z
       .object({
         id: z.coerce.number().int().positive(),
@@ -54,7 +58,12 @@ export const actions: Actions = {
       .safeParse({ id: form.get('id'), note: form.get('note') });
     if (!parsed.success) return fail(400, { error: parsed.error.issues.map((i) => i.message).join('; ') });
     try {
-      await acknowledge((await sharedRuntime()).database.db, parsed.data.id, { note: parsed.data.note });
+      await acknowledge(
+        (await sharedRuntime()).database.db,
+        parsed.data.id,
+        { note: parsed.data.note },
+        actor,
+      );
     } catch (error) {
       return fail(409, { error: error instanceof Error ? error.message : String(error) });
     }

@@ -2,6 +2,7 @@ import { isAppError } from '$lib/core/errors';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { editingSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { requirePrincipal } from '$lib/server/services/account.service';
 import { analyticsOptions } from '$lib/server/services/analytics-values';
 import { editingEffort } from '$lib/server/services/editing-effort.service';
 import type { PageServerLoad } from './$types';
@@ -9,10 +10,11 @@ import type { PageServerLoad } from './$types';
 /** Rounds a plotted coordinate: a tenth of a millimetre or second is below what a pixel shows. */
 const tenth = (v: number) => Math.round(v * 10) / 10;
 
-export const load: PageServerLoad = async ({ url }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
+  const principal = requirePrincipal(locals.principal);
   const db = (await sharedRuntime()).database.db;
-  const options = await analyticsOptions(db);
-  const parsed = parsePageQuery(editingSchema, url);
+  const options = await analyticsOptions(db, principal.sites);
+  const parsed = parsePageQuery(editingSchema, url, principal);
   if (parsed.error !== null) return { options, error: parsed.error, effort: null };
   const params = parsed.params;
   try {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { agreementSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { requirePrincipal } from '$lib/server/services/account.service';
 import { analyticsOptions } from '$lib/server/services/analytics-values';
 import { observerVolumeAgreement } from '$lib/server/services/observer-bias.service';
 import { AGREEMENT_METRICS, observerAgreement } from '$lib/server/services/observer-agreement.service';
@@ -14,9 +15,10 @@ const pageSchema = agreementSchema.omit({ model: true, dateField: true }).extend
   metric: z.enum(AGREEMENT_METRICS).default('dice'),
 });
 
-export const load: PageServerLoad = async ({ url }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
+  const principal = requirePrincipal(locals.principal);
   const db = (await sharedRuntime()).database.db;
-  const options = await analyticsOptions(db);
+  const options = await analyticsOptions(db, principal.sites);
   const defaultStructure = (options.structures.includes('Heart') ? 'Heart' : options.structures[0]) ?? null;
   const refused = (error: string) => ({
     options,
@@ -27,7 +29,7 @@ export const load: PageServerLoad = async ({ url }) => {
     agreement: null,
     volumes: null,
   });
-  const parsed = parsePageQuery(pageSchema, url);
+  const parsed = parsePageQuery(pageSchema, url, principal);
   if (parsed.error !== null) return refused(parsed.error);
   const params = parsed.params;
   const structure = params.structure ?? defaultStructure;

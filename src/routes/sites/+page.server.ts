@@ -2,17 +2,19 @@ import { isAppError } from '$lib/core/errors';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { siteShiftOptions, siteShiftSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { requirePrincipal } from '$lib/server/services/account.service';
 import { analyticsOptions } from '$lib/server/services/analytics-values';
 import { siteFeatureShift, siteMetricShift } from '$lib/server/services/site-shift.service';
 import type { PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ url }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
+  const principal = requirePrincipal(locals.principal);
   const db = (await sharedRuntime()).database.db;
-  const options = await analyticsOptions(db);
+  const options = await analyticsOptions(db, principal.sites);
   // newest first, so the select shows the default when the URL names no model
   const models = [...options.models].reverse();
   const empty = { options, models, metricShift: null, featureShift: null, model: null };
-  const parsed = parsePageQuery(siteShiftSchema, url);
+  const parsed = parsePageQuery(siteShiftSchema, url, principal);
   if (parsed.error !== null) return { ...empty, error: parsed.error };
   const params = parsed.params;
   if ((params.model?.length ?? 0) > 1)

@@ -84,7 +84,6 @@ export const alarmsSchema = z.strictObject({
 
 export const acknowledgeSchema = z.strictObject({
   note: z.string().min(1).max(2000).describe('what was found and done'),
-  user: z.email().optional().describe('email of the acknowledging user'),
 });
 
 export const editingSchema = filterSchema.extend({

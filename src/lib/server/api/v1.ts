@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { AppError, describeIssues } from '../../core/errors';
 import { metricNames } from '../../core/metrics/metric-catalogue';
-import { requireApiToken } from '../auth/api-token';
 import type { Db } from '../db/connection';
 import { errorResponse } from '../http';
 import type { MetricRowFilter, ModelFilter } from '../services/analytics-values';
 import { sharedRuntime } from '../runtime';
+import {
+  actorOf,
+  audit,
+  type AuditEvent,
+  type Principal,
+  requirePrincipal,
+  scopeSites,
+} from '../services/account.service';
 import { analyticsVersion } from '../services/analytics-values';
 import { cacheKey, ResponseCache } from './response-cache';
 
@@ -64,7 +71,7 @@ export function toRowFilter(params: FilterParams): MetricRowFilter {
  * occurrence, comma-separated values split; others take the single value. Unknown parameters are refused
  * by the (strict) schema, so a misspelt filter never silently widens a result.
  */
-export function parseQuery<S extends z.ZodObject>(schema: S, url: URL): z.infer<S> {
+export function parseQuery<S extends z.ZodObject>(schema: S, url: URL, principal: Principal): z.infer<S> {
   const raw: Record<string, unknown> = {};
   for (const name of new Set(url.searchParams.keys())) {
     const field = schema.shape[name] as z.ZodType | undefined;
@@ -80,6 +87,11 @@ export function parseQuery<S extends z.ZodObject>(schema: S, url: URL): z.infer<
   const parsed = schema.safeParse(raw);
   if (!parsed.success)
     throw new AppError('INVALID_ARGUMENT', `query: ${describeIssues(parsed.error.issues, 'parameters')}`);
+  // a user bound to sites sees only those, whatever the query asks
+  if ('site' in schema.shape) {
+    const data = parsed.data as { site?: string[] };
+    data.site = scopeSites(principal, data.site);
+  }
   return parsed.data;
 }
 
@@ -113,25 +125,45 @@ export function v1Handler(
     url: URL;
     params: Record<string, string>;
     request: Request;
+    principal: Principal;
+    ip: string | null;
   }) => Promise<Response>,
-  options: { cache?: boolean } = {},
+  options: {
+    cache?: boolean;
+    /** An audit event for this request (exports), recorded whether or not the answer is cached. */
+    audit?: (url: URL) => AuditEvent | null;
+  } = {},
 ) {
   return async ({
     request,
     url,
     params,
+    locals,
+    getClientAddress,
   }: {
     request: Request;
     url: URL;
     params: Record<string, string>;
+    locals: App.Locals;
+    getClientAddress: () => string;
   }): Promise<Response> => {
     try {
       const runtime = await sharedRuntime();
-      requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
       const db = runtime.database.db;
-      if (!options.cache) return await handler({ db, url, params, request });
+      // the hooks have checked the role; a handler reaching here without a principal is a wiring error
+      const principal = requirePrincipal(locals.principal);
+      let ip: string | null = null;
+      try {
+        ip = getClientAddress();
+      } catch {
+        // not served over a socket (tests calling the handler directly)
+      }
+      const context = { db, url, params, request, principal, ip };
+      const event = options.audit?.(url);
+      if (event) await audit(db, actorOf(principal, ip), event);
+      if (!options.cache) return await handler(context);
       const version = await analyticsVersion(db);
-      const key = cacheKey(version, url);
+      const key = `${principal.sites?.join(',') ?? '*'} ${cacheKey(version, url)}`;
       const bypass = /no-cache|no-store/i.test(request.headers.get('cache-control') ?? '');
       const stamp = (state: string): [string, string][] => [
         ['x-analytics-version', String(version)],
@@ -139,7 +171,7 @@ export function v1Handler(
       ];
       const hit = bypass ? undefined : responseCache.get(key);
       if (hit !== undefined) return new Response(hit.body, { headers: [...hit.headers, ...stamp('hit')] });
-      const response = await handler({ db, url, params, request });
+      const response = await handler(context);
       if (response.status !== 200) return response;
       const body = new Uint8Array(await response.arrayBuffer());
       const headers = [...response.headers.entries()];
@@ -158,12 +190,13 @@ export function v1Handler(
 export function parsePageQuery<S extends z.ZodObject>(
   schema: S,
   url: URL,
+  principal: Principal,
 ): { params: z.infer<S>; error: null } | { params: null; error: string } {
   const cleaned = new URL(url);
   for (const [name, value] of [...url.searchParams.entries()])
     if (value.trim() === '') cleaned.searchParams.delete(name, value);
   try {
-    return { params: parseQuery(schema, cleaned), error: null };
+    return { params: parseQuery(schema, cleaned, principal), error: null };
   } catch (error) {
     return { params: null, error: error instanceof Error ? error.message : String(error) };
   }

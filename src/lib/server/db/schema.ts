@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { RoleName } from '../../core/access/permissions';
 
 // Hand-written table types; the migrations in /migrations are the truth and test/db/schema.test.ts checks
 // that every table and column here exists there with a matching nullability.
@@ -14,7 +15,7 @@ export type Json<T> = ColumnType<T, T | undefined, T>;
 /** identity column: generated always, never written. */
 export type Id = ColumnType<number, never, never>;
 
-export type RoleName = 'admin' | 'physicist' | 'physician' | 'auditor';
+export type { RoleName };
 export type StructureCategory = 'OAR' | 'CTV' | 'nodal' | 'GTV' | 'PTV' | 'external' | 'other';
 export type StructureLaterality = 'left' | 'right' | 'none';
 export type CaseLaterality = 'left' | 'right' | 'bilateral';
@@ -51,6 +52,38 @@ export interface AppUserTable {
   is_active: Generated<boolean>;
   created_at: DefaultTimestamp;
   last_login_at: Timestamp | null;
+  password_changed_at: Timestamp | null;
+  oidc_subject: string | null;
+}
+
+export interface UserSessionTable {
+  token_sha256: string;
+  user_id: number;
+  created_at: DefaultTimestamp;
+  last_seen_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  ip_address: string | null;
+  user_agent: string | null;
+}
+
+export interface ApiTokenTable {
+  id: Id;
+  user_id: number;
+  name: string;
+  token_sha256: string;
+  prefix: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface LoginAttemptTable {
+  id: Id;
+  attempted_at: DefaultTimestamp;
+  email: string;
+  ip_address: string | null;
+  succeeded: boolean;
 }
 
 export interface SiteAccessTable {
@@ -410,6 +443,9 @@ export interface Database {
   app_user: AppUserTable;
   site_access: SiteAccessTable;
   audit_event: AuditEventTable;
+  user_session: UserSessionTable;
+  api_token: ApiTokenTable;
+  login_attempt: LoginAttemptTable;
   observer: ObserverTable;
   structure: StructureTable;
   structure_alias: StructureAliasTable;
@@ -461,7 +497,30 @@ export const schemaColumns = {
     is_active: false,
     created_at: false,
     last_login_at: true,
+    password_changed_at: true,
+    oidc_subject: true,
   },
+  user_session: {
+    token_sha256: false,
+    user_id: false,
+    created_at: false,
+    last_seen_at: false,
+    expires_at: false,
+    ip_address: true,
+    user_agent: true,
+  },
+  api_token: {
+    id: false,
+    user_id: false,
+    name: false,
+    token_sha256: false,
+    prefix: false,
+    created_at: false,
+    expires_at: true,
+    last_used_at: true,
+    revoked_at: true,
+  },
+  login_attempt: { id: false, attempted_at: false, email: false, ip_address: true, succeeded: false },
   site_access: { user_id: false, site_id: false, granted_at: false },
   audit_event: {
     id: false,

@@ -31,12 +31,14 @@ export function launchChromium(): Promise<Browser> {
 /**
  * Prints a page of this server to PDF with headless Chromium (A4, backgrounds, the page's print CSS).
  * Chromium is started for the one document and closed again: reports are rare, a resident browser is
- * not worth its memory.
+ * not worth its memory. `credentials` are headers sent with every request of the page.
  */
-export async function renderPdf(url: string): Promise<Uint8Array> {
+export async function renderPdf(url: string, credentials: Record<string, string> = {}): Promise<Uint8Array> {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
+    // the printer sees the page as the requester does: their session cookie or bearer token
+    await page.setExtraHTTPHeaders(credentials);
     const response = await page.goto(url, { waitUntil: 'networkidle', timeout: 60_000 });
     if (!response || response.status() !== 200)
       throw new AppError('INTERNAL', `the report page ${url} answered ${response?.status() ?? 'nothing'}`);

@@ -384,7 +384,11 @@ export async function findCaseFeatures(
       'c.noise_std_hu as noiseStdHu',
     ])
     .where((eb) => {
-      const clauses = caseClauses(filter, { caseId: 'c.id', day: sql`c.acquisition_date` });
+      // cases only: a structure or date in the caller's filter is not a case feature
+      const clauses = caseClauses(
+        { cohort: filter.cohort, sites: filter.sites },
+        { caseId: 'c.id', day: sql`c.acquisition_date` },
+      );
       return eb.and(clauses);
     })
     .orderBy('c.acquisition_date')

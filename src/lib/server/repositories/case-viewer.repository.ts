@@ -309,3 +309,30 @@ export async function findAplSlices(
     .filter((r): r is typeof r & { aplMmBySlice: number[] } => Array.isArray(r.aplMmBySlice))
     .map((r) => ({ referenceSetId: r.referenceSetId, testSetId: r.testSetId, aplMmBySlice: r.aplMmBySlice }));
 }
+
+/** The site of a case, for access checks. */
+export async function findCaseSite(
+  db: Db,
+  caseId: number,
+): Promise<{ siteId: number; siteCode: string } | undefined> {
+  return db
+    .selectFrom('patient_case as c')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .select(['s.id as siteId', 's.code as siteCode'])
+    .where('c.id', '=', caseId)
+    .executeTakeFirst();
+}
+
+/** The case and site of a contour set, for access checks. */
+export async function findContourSetSite(
+  db: Db,
+  setId: number,
+): Promise<{ caseId: number; siteId: number; siteCode: string } | undefined> {
+  return db
+    .selectFrom('contour_set as cs')
+    .innerJoin('patient_case as c', 'c.id', 'cs.case_id')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .select(['c.id as caseId', 's.id as siteId', 's.code as siteCode'])
+    .where('cs.id', '=', setId)
+    .executeTakeFirst();
+}

@@ -62,13 +62,14 @@ export interface SignOff {
 export async function insertSignOff(
   db: Db,
   runId: number,
-  userId: number | null,
+  actor: { userId: number | null; ip?: string | null },
   details: Record<string, unknown>,
 ): Promise<number> {
   const row = await db
     .insertInto('audit_event')
     .values({
-      user_id: userId,
+      user_id: actor.userId,
+      ip_address: actor.ip ?? null,
       action: 'report.sign_off',
       object_type: 'evaluation_run',
       object_id: String(runId),
@@ -118,4 +119,18 @@ export async function findRunCaseSets(
       and (m.case_id, st.tg263_name) in (${sql.join(pairs.map((p) => sql`(${p.caseId}::bigint, ${p.structure}::text)`))})
     order by m.case_id, m.structure_id, (rs.source = 'consensus') desc, m.reference_set_id`.execute(db);
   return result.rows;
+}
+
+/** The codes of the sites of a run's cases. */
+export async function findRunSites(db: Db, runId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('evaluation_run as r')
+    .innerJoin('cohort_case as cc', 'cc.cohort_id', 'r.cohort_id')
+    .innerJoin('patient_case as c', 'c.id', 'cc.case_id')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .select('s.code')
+    .distinct()
+    .where('r.id', '=', runId)
+    .execute();
+  return rows.map((r) => r.code);
 }

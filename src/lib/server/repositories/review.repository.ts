@@ -1,33 +1,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, RoleName } from '../db/schema';
+import type { Database } from '../db/schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 export type ReviewGrade = 1 | 2 | 3 | 4;
-
-/**
- * The id of the user with this email (compared case-insensitively, as the unique index does), created
- * with `role`, no password and `displayName` when there is none. An existing user keeps its role and
- * name.
- */
-export async function ensureUserByEmail(
-  db: Db,
-  values: { email: string; displayName: string; role: RoleName },
-): Promise<number> {
-  const row = await db
-    .insertInto('app_user')
-    .values({
-      email: values.email,
-      display_name: values.displayName,
-      role: values.role,
-      password_hash: null,
-    })
-    // a no-op update, so that the existing row's id is returned too
-    .onConflict((oc) => oc.expression(sql`lower(email)`).doUpdateSet({ email: sql`app_user.email` }))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
 
 /**
  * Stores a reviewer's grade of one structure of one contour set, replacing that reviewer's earlier grade

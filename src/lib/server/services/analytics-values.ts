@@ -92,7 +92,8 @@ export function analyticsVersion(db: Db): Promise<number> {
   return findAnalyticsVersion(db);
 }
 
-/** What the dashboards' filters offer. */
-export function analyticsOptions(db: Db) {
-  return findAnalyticsOptions(db);
+/** What the dashboards' filters offer; only the given sites (null: every site). */
+export async function analyticsOptions(db: Db, sites: readonly string[] | null) {
+  const options = await findAnalyticsOptions(db);
+  return sites === null ? options : { ...options, sites: options.sites.filter((s) => sites.includes(s)) };
 }

@@ -22,6 +22,8 @@ import {
   findCaseList,
   findCaseListOptions,
   findSlicePositions,
+  findCaseSite,
+  findContourSetSite,
   findViewerCase,
   findViewerContours,
   findViewerContourSets,
@@ -34,13 +36,9 @@ import {
   type ViewerMetric,
 } from '../repositories/case-viewer.repository';
 import { findCaseImage, type CaseImage } from '../repositories/evaluation.repository';
-import {
-  ensureUserByEmail,
-  findCaseReviews,
-  upsertReview,
-  type ReviewGrade,
-} from '../repositories/review.repository';
+import { findCaseReviews, upsertReview, type ReviewGrade } from '../repositories/review.repository';
 import type { BlobStore } from '../storage/blob-store';
+import { type Principal, requireSite } from './account.service';
 import { loadCaseVolume } from './evaluation.service';
 
 export type { SlicePlane } from '../../core/volume/slice-plane';
@@ -588,14 +586,18 @@ export const GRADE_SCALE: Readonly<Record<ReviewGrade, string>> = {
 
 /**
  * Stores a reviewer's acceptability grade of one structure of a model or corrected contour set of a case,
- * replacing the same reviewer's earlier grade of it. The reviewer is the user with this email; one is
- * created as a physician without a password when there is none (sign-in with passwords is not there
- * yet, so an email is all that identifies a reviewer for now).
+ * replacing the same reviewer's earlier grade of it.
  */
 export async function saveReview(
   db: Db,
   caseId: number,
-  input: { contourSetId: number; structureId: number; email: string; grade: ReviewGrade; comment: string },
+  input: {
+    contourSetId: number;
+    structureId: number;
+    reviewerId: number;
+    grade: ReviewGrade;
+    comment: string;
+  },
 ): Promise<{ reviewId: number; reviewerId: number }> {
   const image = await findCaseImage(db, caseId);
   const sets = image === undefined ? [] : await findViewerContourSets(db, caseId, image.seriesId);
@@ -613,20 +615,39 @@ export async function saveReview(
   const contours = await findViewerContours(db, [set.id]);
   if (!contours.some((c) => c.structureId === input.structureId))
     throw new AppError('NOT_FOUND', `contour set ${set.id} has no contour of structure ${input.structureId}`);
-  const email = input.email.trim().toLowerCase();
-  return db.transaction().execute(async (trx) => {
-    const reviewerId = await ensureUserByEmail(trx, {
-      email,
-      displayName: email.split('@')[0] || email,
-      role: 'physician',
-    });
-    const reviewId = await upsertReview(trx, {
-      contourSetId: set.id,
-      structureId: input.structureId,
-      reviewerId,
-      grade: input.grade,
-      comment: input.comment.trim(),
-    });
-    return { reviewId, reviewerId };
+  const reviewId = await upsertReview(db, {
+    contourSetId: set.id,
+    structureId: input.structureId,
+    reviewerId: input.reviewerId,
+    grade: input.grade,
+    comment: input.comment.trim(),
   });
+  return { reviewId, reviewerId: input.reviewerId };
+}
+
+/**
+ * The case's site, once the principal is known to see it: NOT_FOUND for no such case, FORBIDDEN for a
+ * case of a site the principal is not bound to.
+ */
+export async function requireCaseAccess(
+  db: Db,
+  principal: Principal,
+  caseId: number,
+): Promise<{ siteId: number; siteCode: string }> {
+  const site = await findCaseSite(db, caseId);
+  if (site === undefined) throw new AppError('NOT_FOUND', `case ${caseId} does not exist`);
+  requireSite(principal, site.siteCode);
+  return site;
+}
+
+/** The case and site of a contour set, once the principal is known to see it. */
+export async function requireContourSetAccess(
+  db: Db,
+  principal: Principal,
+  setId: number,
+): Promise<{ caseId: number; siteId: number; siteCode: string }> {
+  const found = await findContourSetSite(db, setId);
+  if (found === undefined) throw new AppError('NOT_FOUND', `contour set ${setId} does not exist`);
+  requireSite(principal, found.siteCode);
+  return found;
 }

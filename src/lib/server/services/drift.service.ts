@@ -1,3 +1,4 @@
+import { type Actor, audit } from './account.service';
 import { AppError } from '../../core/errors';
 import { describeMetric, metricDefinition } from '../../core/metrics/metric-catalogue';
 import {
@@ -327,10 +328,23 @@ export async function alarms(
 }
 
 /** Acknowledges an alarm with a note, by a known user (email) when given. */
-export async function acknowledge(db: Db, id: number, input: { note: string; user?: string }): Promise<void> {
-  const userId = input.user === undefined ? null : await findUserId(db, input.user);
+export async function acknowledge(
+  db: Db,
+  id: number,
+  input: { note: string; user?: string },
+  actor: Actor,
+): Promise<void> {
+  const userId = input.user === undefined ? actor.userId : await findUserId(db, input.user);
   if (userId === undefined) throw new AppError('NOT_FOUND', `no user with the email ${input.user}`);
-  if (await acknowledgeAlarm(db, id, userId, input.note)) return;
+  if (await acknowledgeAlarm(db, id, userId, input.note)) {
+    await audit(db, actor, {
+      action: 'alarm.acknowledge',
+      objectType: 'alarm',
+      objectId: id,
+      details: { userId },
+    });
+    return;
+  }
   if (!(await alarmExists(db, id))) throw new AppError('NOT_FOUND', `no alarm ${id}`);
   throw new AppError('CONFLICT', `alarm ${id} was acknowledged already`);
 }

@@ -14,10 +14,12 @@ export function getOverview(db: Db): Promise<OverviewCounts> {
 }
 
 /** The overview page's lists: cohorts, sites, models, the latest runs with their progress, open alarms. */
-export async function getDashboardOverview(db: Db) {
+export async function getDashboardOverview(db: Db, sites: readonly string[] | null) {
   const [catalogue, runs] = await Promise.all([findCatalogue(db), findRecentRuns(db, 12)]);
   return {
     ...catalogue,
+    // a user bound to sites sees only those in the list
+    sites: sites === null ? catalogue.sites : catalogue.sites.filter((s) => sites.includes(s.code)),
     runs: runs.map((r) => ({
       ...r,
       createdAt: r.createdAt.toISOString(),

@@ -15,14 +15,15 @@ import {
   findReportRun,
   findSignOffs,
   insertSignOff,
+  findRunSites,
 } from '../repositories/report.repository';
-import { findUserId } from '../repositories/user.repository';
 import { appVersion } from '../paths';
 import { caseValues, goodness, type ReferenceChoice } from './analytics-values';
 import { compareModels, evaluateCriteria } from './model-comparison.service';
 import { observerAgreement } from './observer-agreement.service';
 import { largestDisagreement } from './case-viewer.service';
 import type { BlobStore } from '../storage/blob-store';
+import { type Actor, type Principal, requireSite } from './account.service';
 
 /** The metrics a commissioning report tabulates per structure. */
 export const REPORT_METRICS = [
@@ -196,17 +197,22 @@ export async function buildReport(db: Db, runId: number, options: ReportOptions 
 
 /**
  * Records a sign-off of the report as it now reads (its digest) in the audit trail, append-only: who
- * (name, email, role), when, and the statement signed. The email links the audit row to a user when one
- * exists.
+ * (the signed-in user, with the professional role they sign in), when, and the statement signed.
  */
 export async function signOffReport(
   db: Db,
   runId: number,
   signer: { name: string; email: string; role: string; statement: string },
+  actor: Actor,
   options: ReportOptions = {},
 ): Promise<{ id: number; digest: string }> {
   const report = await buildReport(db, runId, options);
-  const userId = (await findUserId(db, signer.email)) ?? null;
-  const id = await insertSignOff(db, runId, userId, { ...signer, digest: report.digest });
+  const id = await insertSignOff(db, runId, actor, { ...signer, digest: report.digest });
   return { id, digest: report.digest };
+}
+
+/** FORBIDDEN unless every case of the run is at a site the principal sees. */
+export async function requireReportAccess(db: Db, principal: Principal, runId: number): Promise<void> {
+  if (principal.sites === null) return;
+  for (const site of await findRunSites(db, runId)) requireSite(principal, site);
 }

@@ -1,9 +1,10 @@
 import { json } from '@sveltejs/kit';
 import { z } from 'zod';
 import { AppError } from '$lib/core/errors';
-import { requireApiToken } from '$lib/server/auth/api-token';
-import { errorResponse } from '$lib/server/http';
+import { clientAddress, errorResponse, limitedRequestBody } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
+import { actorOf, audit, requirePrincipal, requireSite } from '$lib/server/services/account.service';
+import { importAuditDetails } from '$lib/server/services/audit.service';
 import { importUpload } from '$lib/server/services/import.service';
 import type { RequestHandler } from './$types';
 
@@ -16,10 +17,10 @@ const query = z.object({
 });
 
 /** POST a zip of DICOM files (body application/zip); answers the import report. */
-export const POST: RequestHandler = async ({ request, url }) => {
+export const POST: RequestHandler = async (event) => {
+  const { request, url } = event;
   try {
     const runtime = await sharedRuntime();
-    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
     const parsed = query.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {
       throw new AppError(
@@ -27,12 +28,16 @@ export const POST: RequestHandler = async ({ request, url }) => {
         parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
       );
     }
-    if (!request.body)
+    const principal = requirePrincipal(event.locals.principal);
+    requireSite(principal, parsed.data.site);
+    // a declared Content-Length over the limit is refused before any byte is read, a longer body on arrival
+    const body = limitedRequestBody(request, runtime.config.maxUploadBytes);
+    if (!body)
       throw new AppError('INVALID_INPUT', 'the request has no body; send the zip archive as the body');
     const report = await importUpload(
       runtime.database.db,
       runtime.blobs,
-      request.body,
+      body,
       runtime.config.maxUploadBytes,
       {
         siteCode: parsed.data.site,
@@ -42,6 +47,12 @@ export const POST: RequestHandler = async ({ request, url }) => {
         surgeryType: parsed.data.surgery,
       },
     );
+    await audit(runtime.database.db, actorOf(principal, clientAddress(event)), {
+      action: 'import.dicom',
+      objectType: 'site',
+      objectId: parsed.data.site,
+      details: importAuditDetails(report),
+    });
     return json(report, { status: report.studies.length > 0 ? 200 : 422 });
   } catch (error) {
     return errorResponse(error);

@@ -1,17 +1,16 @@
 import { json } from '@sveltejs/kit';
 import { AppError } from '$lib/core/errors';
 import { parseModelCardJson } from '$lib/core/models/model-card';
-import { requireApiToken } from '$lib/server/auth/api-token';
-import { errorResponse } from '$lib/server/http';
+import { clientAddress, errorResponse, limitedRequestBody } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
+import { actorOf, audit } from '$lib/server/services/account.service';
 import { listModelVersions, registerModel } from '$lib/server/services/model-registry.service';
 import type { RequestHandler } from './$types';
 
 /** The registered model versions with their cards. */
-export const GET: RequestHandler = async ({ request }) => {
+export const GET: RequestHandler = async () => {
   try {
     const runtime = await sharedRuntime();
-    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
     return json(await listModelVersions(runtime.database.db));
   } catch (error) {
     return errorResponse(error);
@@ -24,10 +23,10 @@ export const GET: RequestHandler = async ({ request }) => {
  * megabytes, so neither is wrapped in the other). 201 when registered, 200 when exactly these bytes and
  * card were registered already.
  */
-export const POST: RequestHandler = async ({ request }) => {
+export const POST: RequestHandler = async (event) => {
+  const { request } = event;
   try {
     const runtime = await sharedRuntime();
-    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
     const header = request.headers.get('model-card');
     if (header === null)
       throw new AppError(
@@ -36,13 +35,28 @@ export const POST: RequestHandler = async ({ request }) => {
       );
     // Parsed here so a bad card is refused before the body is read.
     const card = parseModelCardJson(Buffer.from(header, 'base64').toString('utf8'), 'Model-Card header');
-    const bytes = new Uint8Array(await request.arrayBuffer());
+    const limit = runtime.config.maxModelBytes;
+    const body = limitedRequestBody(request, limit);
+    const bytes = body === null ? new Uint8Array() : new Uint8Array(await new Response(body).arrayBuffer());
     if (bytes.length === 0)
       throw new AppError('INVALID_INPUT', 'the request has no body; send the ONNX file as the body');
-    const result = await registerModel(runtime.database.db, runtime.blobs, bytes, card, {
-      onnx: 'uploaded model',
-      card: 'Model-Card header',
-    });
+    const result = await registerModel(
+      runtime.database.db,
+      runtime.blobs,
+      bytes,
+      card,
+      {
+        onnx: 'uploaded model',
+        card: 'Model-Card header',
+      },
+      { maxBytes: limit },
+    );
+    if (result.created)
+      await audit(runtime.database.db, actorOf(event.locals.principal, clientAddress(event)), {
+        action: 'model.register',
+        objectType: 'model_version',
+        objectId: `${card.name}@${card.version}`,
+      });
     return json(result, { status: result.created ? 201 : 200 });
   } catch (error) {
     return errorResponse(error);

@@ -1,9 +1,16 @@
 import { error, fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { describeIssues, errorMessage, isAppError } from '$lib/core/errors';
-import { httpStatus } from '$lib/server/http';
+import { can } from '$lib/core/access/permissions';
+import { clientAddress, httpStatus } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
-import { caseViewerData, GRADE_SCALE, saveReview } from '$lib/server/services/case-viewer.service';
+import { actorOf, audit, requirePrincipal } from '$lib/server/services/account.service';
+import {
+  caseViewerData,
+  GRADE_SCALE,
+  requireCaseAccess,
+  saveReview,
+} from '$lib/server/services/case-viewer.service';
 import { parseCaseId } from './viewer-params';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -15,11 +22,21 @@ function caseIdOf(text: string): number {
   }
 }
 
-export const load: PageServerLoad = async ({ params }) => {
-  const caseId = caseIdOf(params.id);
+export const load: PageServerLoad = async (event) => {
+  const caseId = caseIdOf(event.params.id);
+  const principal = requirePrincipal(event.locals.principal);
   const db = (await sharedRuntime()).database.db;
   try {
-    return { ...(await caseViewerData(db, caseId)), gradeScale: GRADE_SCALE };
+    const site = await requireCaseAccess(db, principal, caseId);
+    const data = await caseViewerData(db, caseId);
+    // every opening of a case's images is on record
+    await audit(db, actorOf(principal, clientAddress(event)), {
+      action: 'case.view_images',
+      objectType: 'patient_case',
+      objectId: caseId,
+      siteId: site.siteId,
+    });
+    return { ...data, gradeScale: GRADE_SCALE, canReview: can(principal.role, 'review') };
   } catch (problem) {
     if (isAppError(problem)) error(httpStatus[problem.code], problem.message);
     throw problem;
@@ -30,7 +47,6 @@ const id = z.coerce.number().int().positive();
 const reviewForm = z.object({
   contourSetId: id,
   structureId: id,
-  email: z.email('write the reviewer email above the grades'),
   grade: z.coerce
     .number()
     .int()
@@ -39,14 +55,12 @@ const reviewForm = z.object({
 });
 
 export const actions: Actions = {
-  review: async ({ params, request }) => {
-    const caseId = caseIdOf(params.id);
-    const form = await request.formData();
+  review: async (event) => {
+    const caseId = caseIdOf(event.params.id);
+    const principal = requirePrincipal(event.locals.principal);
+    const form = await event.request.formData();
     const raw = Object.fromEntries(
-      ['contourSetId', 'structureId', 'email', 'grade', 'comment'].map((name) => [
-        name,
-        form.get(name) ?? undefined,
-      ]),
+      ['contourSetId', 'structureId', 'grade', 'comment'].map((name) => [name, form.get(name) ?? undefined]),
     );
     const target = {
       contourSetId: Number(raw.contourSetId) || undefined,
@@ -56,9 +70,24 @@ export const actions: Actions = {
     if (!parsed.success) return fail(400, { ...target, error: describeIssues(parsed.error.issues, 'form') });
     const values = parsed.data;
     try {
-      await saveReview((await sharedRuntime()).database.db, caseId, {
+      const db = (await sharedRuntime()).database.db;
+      const site = await requireCaseAccess(db, principal, caseId);
+      const saved = await saveReview(db, caseId, {
         ...values,
+        reviewerId: principal.userId,
         grade: values.grade as 1 | 2 | 3 | 4,
+      });
+      await audit(db, actorOf(principal, clientAddress(event)), {
+        action: 'review.save',
+        objectType: 'review',
+        objectId: saved.reviewId,
+        siteId: site.siteId,
+        details: {
+          caseId,
+          contourSetId: values.contourSetId,
+          structureId: values.structureId,
+          grade: values.grade,
+        },
       });
     } catch (problem) {
       if (!isAppError(problem)) throw problem;

@@ -1,9 +1,17 @@
 import { error, fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { AppError } from '$lib/core/errors';
+import { can } from '$lib/core/access/permissions';
+import { clientAddress } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
+import { actorOf, requirePrincipal } from '$lib/server/services/account.service';
 import { criteriaSets } from '$lib/server/services/model-comparison.service';
-import { buildReport, signOffReport, type ReportOptions } from '$lib/server/services/report.service';
+import {
+  buildReport,
+  requireReportAccess,
+  signOffReport,
+  type ReportOptions,
+} from '$lib/server/services/report.service';
 import type { Actions, PageServerLoad } from './$types';
 
 function runIdOf(text: string): number {
@@ -22,36 +30,53 @@ function optionsOf(url: URL): ReportOptions {
   };
 }
 
-export const load: PageServerLoad = async ({ params, url }) => {
+export const load: PageServerLoad = async ({ params, url, locals }) => {
   const runtime = await sharedRuntime();
   const db = runtime.database.db;
   const runId = runIdOf(params.runId);
+  const principal = requirePrincipal(locals.principal);
   try {
+    await requireReportAccess(db, principal, runId);
+    // pictures of worst cases are CT images: only for roles that see images
+    const blobs = can(principal.role, 'images') ? runtime.blobs : undefined;
     const [report, sets] = await Promise.all([
-      buildReport(db, runId, optionsOf(url), runtime.blobs),
+      buildReport(db, runId, optionsOf(url), blobs),
       criteriaSets(db),
     ]);
-    return { report, criteriaSets: sets.map((s) => s.name), print: url.searchParams.has('print') };
+    return {
+      report,
+      criteriaSets: sets.map((s) => s.name),
+      print: url.searchParams.has('print'),
+      canSign: can(principal.role, 'sign_report'),
+    };
   } catch (e) {
     if (e instanceof AppError && e.code === 'NOT_FOUND') error(404, e.message);
+    if (e instanceof AppError && e.code === 'FORBIDDEN') error(403, e.message);
     throw e;
   }
 };
 
 const signOffSchema = z.object({
-  name: z.string().trim().min(2, 'your name').max(200),
-  email: z.email('an email address'),
   role: z.enum(['medical physicist', 'radiation oncologist', 'head of department', 'other']),
   statement: z.string().trim().min(10, 'what you sign (at least 10 characters)').max(2000),
 });
 
 export const actions: Actions = {
-  signoff: async ({ params, request, url }) => {
-    const form = Object.fromEntries(await request.formData());
+  signoff: async (event) => {
+    const principal = requirePrincipal(event.locals.principal);
+    const form = Object.fromEntries(await event.request.formData());
     const parsed = signOffSchema.safeParse(form);
     if (!parsed.success) return fail(400, { error: parsed.error.issues.map((i) => i.message).join('; ') });
     const db = (await sharedRuntime()).database.db;
-    const signed = await signOffReport(db, runIdOf(params.runId), parsed.data, optionsOf(url));
+    const runId = runIdOf(event.params.runId);
+    await requireReportAccess(db, principal, runId);
+    const signed = await signOffReport(
+      db,
+      runId,
+      { ...parsed.data, name: principal.displayName, email: principal.email },
+      actorOf(principal, clientAddress(event)),
+      optionsOf(event.url),
+    );
     return { signed };
   },
 };

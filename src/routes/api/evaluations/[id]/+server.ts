@@ -1,5 +1,4 @@
 import { json } from '@sveltejs/kit';
-import { requireApiToken } from '$lib/server/auth/api-token';
 import { errorResponse } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
 import { getRunProgress } from '$lib/server/services/evaluation-run.service';
@@ -7,10 +6,9 @@ import { runIdParam } from './run-id';
 import type { RequestHandler } from './$types';
 
 /** Progress of a run: status, total, succeeded, failed, cases per minute, ETA and failed cases' errors. */
-export const GET: RequestHandler = async ({ request, params }) => {
+export const GET: RequestHandler = async ({ params }) => {
   try {
     const runtime = await sharedRuntime();
-    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
     return json(await getRunProgress(runtime.database.db, runIdParam(params.id)));
   } catch (error) {
     return errorResponse(error);

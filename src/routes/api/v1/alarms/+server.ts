@@ -5,8 +5,8 @@ import type { RequestHandler } from './$types';
 
 /** Stored drift alarms, newest first (open ones by default). */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => {
-    const params = parseQuery(alarmsSchema, url);
+  async ({ db, url, principal }) => {
+    const params = parseQuery(alarmsSchema, url, principal);
     return apiJson({
       alarms: await alarms(db, {
         open: params.open === 'true',

@@ -5,8 +5,8 @@ import type { RequestHandler } from './$types';
 
 /** Control charts (individuals and moving range, EWMA, CUSUM, Western Electric rules) per model, structure and site. */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => {
-    const params = parseQuery(driftSchema, url);
+  async ({ db, url, principal }) => {
+    const params = parseQuery(driftSchema, url, principal);
     return apiJson(await driftCharts(db, driftOptions(params, toRowFilter(params))));
   },
   { cache: true },

@@ -5,8 +5,8 @@ import type { RequestHandler } from './$types';
 
 /** Editing time against APL and surface Dice per structure, and the time saved against manual contouring. */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => {
-    const params = parseQuery(editingSchema, url);
+  async ({ db, url, principal }) => {
+    const params = parseQuery(editingSchema, url, principal);
     return apiJson(
       await editingEffort(db, {
         filter: toRowFilter(params),

@@ -6,8 +6,8 @@ import type { RequestHandler } from './$types';
 
 /** Stored metric rows under the filters, as JSON pages (with the definitions) or CSV (format=csv). */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => {
-    const params = parseQuery(metricsSchema, url);
+  async ({ db, url, principal }) => {
+    const params = parseQuery(metricsSchema, url, principal);
     const filter = {
       ...toRowFilter(params),
       referenceSource: params.referenceSource,
@@ -24,5 +24,11 @@ export const GET: RequestHandler = v1Handler(
       },
     });
   },
-  { cache: true },
+  {
+    cache: true,
+    audit: (url) =>
+      url.searchParams.get('format') === 'csv'
+        ? { action: 'export.metrics_csv', objectType: 'metric', details: { query: url.search } }
+        : null,
+  },
 );

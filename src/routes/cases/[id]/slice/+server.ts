@@ -1,6 +1,7 @@
 import { errorResponse } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
-import { caseSlice, int16LittleEndian } from '$lib/server/services/case-viewer.service';
+import { requirePrincipal } from '$lib/server/services/account.service';
+import { caseSlice, int16LittleEndian, requireCaseAccess } from '$lib/server/services/case-viewer.service';
 import { parseCaseId, parseViewerQuery, planeQuery } from '../viewer-params';
 import type { RequestHandler } from './$types';
 
@@ -9,11 +10,12 @@ import type { RequestHandler } from './$types';
  * the displayed plane. The headers give its size, pixel spacing (mm, between columns then rows) and the
  * number of planes of that orientation.
  */
-export const GET: RequestHandler = async ({ params, url }) => {
+export const GET: RequestHandler = async ({ params, url, locals }) => {
   try {
     const caseId = parseCaseId(params.id);
     const query = parseViewerQuery(planeQuery, url);
     const runtime = await sharedRuntime();
+    await requireCaseAccess(runtime.database.db, requirePrincipal(locals.principal), caseId);
     const slice = await caseSlice(
       { db: runtime.database.db, blobs: runtime.blobs },
       caseId,

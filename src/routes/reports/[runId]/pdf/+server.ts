@@ -1,9 +1,12 @@
 import { renderPdf } from '$lib/server/io/pdf';
-import { errorResponse } from '$lib/server/http';
+import { clientAddress, errorResponse } from '$lib/server/http';
+import { sharedRuntime } from '$lib/server/runtime';
+import { actorOf, audit } from '$lib/server/services/account.service';
 import type { RequestHandler } from './$types';
 
 /** The report as a PDF, printed from its own page by headless Chromium. */
-export const GET: RequestHandler = async ({ params, url }) => {
+export const GET: RequestHandler = async (event) => {
+  const { params, url, request } = event;
   try {
     // loopback when the CLI serves, so a proxy in front does not have to route the server to itself
     const page = new URL(
@@ -12,7 +15,18 @@ export const GET: RequestHandler = async ({ params, url }) => {
     );
     for (const [name, value] of url.searchParams) page.searchParams.append(name, value);
     page.searchParams.set('print', '1');
-    const pdf = await renderPdf(page.toString());
+    const credentials: Record<string, string> = {};
+    for (const name of ['cookie', 'authorization']) {
+      const value = request.headers.get(name);
+      if (value !== null) credentials[name] = value;
+    }
+    const pdf = await renderPdf(page.toString(), credentials);
+    await audit((await sharedRuntime()).database.db, actorOf(event.locals.principal, clientAddress(event)), {
+      action: 'export.report_pdf',
+      objectType: 'evaluation_run',
+      objectId: params.runId,
+      details: { bytes: pdf.length },
+    });
     return new Response(new Uint8Array(pdf), {
       headers: {
         'content-type': 'application/pdf',

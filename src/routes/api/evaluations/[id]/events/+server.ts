@@ -1,4 +1,3 @@
-import { requireApiToken } from '$lib/server/auth/api-token';
 import { errorResponse } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
 import { getRunProgress } from '$lib/server/services/evaluation-run.service';
@@ -11,10 +10,9 @@ const POLL_MS = 1000;
  * Server-sent events of a run's progress: a `progress` event whenever the counts or status change (and
  * at once), then an `end` event when the run has ended, and the stream closes.
  */
-export const GET: RequestHandler = async ({ request, params }) => {
+export const GET: RequestHandler = async ({ params }) => {
   try {
     const runtime = await sharedRuntime();
-    requireApiToken(request.headers.get('authorization'), runtime.config.apiToken);
     const runId = runIdParam(params.id);
     const db = runtime.database.db;
     await getRunProgress(db, runId); // 404 before the stream starts

@@ -7,8 +7,8 @@ import type { RequestHandler } from './$types';
 
 /** Paired comparison of two model versions (model=A@V&model=B@W) per structure, with acceptance criteria. */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => {
-    const params = parseQuery(compareSchema, url);
+  async ({ db, url, principal }) => {
+    const params = parseQuery(compareSchema, url, principal);
     const filter = toRowFilter(params);
     if (filter.models?.length !== 2)
       throw new AppError(

@@ -5,6 +5,7 @@ import type { RequestHandler } from './$types';
 
 /** Inter-observer agreement per structure: pairwise matrix, each observer against the consensus, the human envelope. */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => apiJson(await observerAgreement(db, toRowFilter(parseQuery(agreementSchema, url)))),
+  async ({ db, url, principal }) =>
+    apiJson(await observerAgreement(db, toRowFilter(parseQuery(agreementSchema, url, principal)))),
   { cache: true },
 );

@@ -5,8 +5,8 @@ import type { RequestHandler } from './$types';
 
 /** Per-site metric shift (each site against the rest, Kruskal-Wallis across sites) and image-feature shift. */
 export const GET: RequestHandler = v1Handler(
-  async ({ db, url }) => {
-    const params = parseQuery(siteShiftSchema, url);
+  async ({ db, url, principal }) => {
+    const params = parseQuery(siteShiftSchema, url, principal);
     const options = siteShiftOptions(params, toRowFilter(params));
     const [metricShift, featureShift] = await Promise.all([
       siteMetricShift(db, options.metric),
