@@ -5,6 +5,7 @@ import { describeMetric, metricDefinition } from '$lib/core/metrics/metric-catal
 import { metricSchema, parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { compareSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { rememberAnswer } from '$lib/server/services/answer-cache';
 import { requirePrincipal } from '$lib/server/services/account.service';
 import {
   analyticsOptions,
@@ -92,9 +93,7 @@ export const load: PageServerLoad = async ({ url, locals }) => {
     criteriaSet: acceptanceError === null ? criteria : undefined,
     includeCases: true,
   };
-  const comparing = remember(`${version} compare ${JSON.stringify(comparison)}`, () =>
-    compareModels(db, comparison),
-  );
+  const comparing = rememberAnswer(version, 'compare', comparison, () => compareModels(db, comparison));
 
   const labels = [params.modelA, params.modelB];
   const agreementFilter = {
@@ -113,9 +112,7 @@ export const load: PageServerLoad = async ({ url, locals }) => {
     ? comparing
         .catch(() => null)
         .then(() =>
-          remember(`${version} agreement ${JSON.stringify(agreementFilter)}`, () =>
-            observerAgreement(db, agreementFilter),
-          ),
+          rememberAnswer(version, 'agreement', agreementFilter, () => observerAgreement(db, agreementFilter)),
         )
         .then(
           (agreement) => ({ envelope: envelopeOf(agreement, metricName, labels), error: null }),
@@ -149,31 +146,6 @@ export const load: PageServerLoad = async ({ url, locals }) => {
     envelope,
   };
 };
-
-/**
- * Answers by data version and question, least recently used dropped first: the same view, or the same
- * envelope under another metric or pair of models, is not recomputed until the data change (every
- * change raises the version). Promises are kept, so loads that arrive together share one computation.
- */
-const answers = new Map<string, Promise<unknown>>();
-const MAX_ANSWERS = 24;
-
-function remember<T>(key: string, compute: () => Promise<T>): Promise<T> {
-  const kept = answers.get(key) as Promise<T> | undefined;
-  if (kept !== undefined) {
-    answers.delete(key);
-    answers.set(key, kept);
-    return kept;
-  }
-  const answer = compute();
-  answers.set(key, answer);
-  answer.catch(() => answers.delete(key));
-  for (const oldest of answers.keys()) {
-    if (answers.size <= MAX_ANSWERS) break;
-    answers.delete(oldest);
-  }
-  return answer;
-}
 
 /** The human envelope of models A and B on the metric, or why there is none. */
 function envelopeOf(

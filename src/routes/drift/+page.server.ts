@@ -4,8 +4,9 @@ import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { driftOptions, driftSchema } from '$lib/server/api/v1-endpoints';
 import { clientAddress } from '$lib/server/http';
 import { sharedRuntime } from '$lib/server/runtime';
+import { rememberAnswer } from '$lib/server/services/answer-cache';
 import { actorOf, requirePrincipal } from '$lib/server/services/account.service';
-import { analyticsOptions } from '$lib/server/services/analytics-values';
+import { analyticsOptions, analyticsVersion } from '$lib/server/services/analytics-values';
 import { acknowledge, alarms, driftCharts } from '$lib/server/services/drift.service';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -25,8 +26,10 @@ export const load: PageServerLoad = async ({ url, locals }) => {
   const filter = toRowFilter(params);
   filter.models ??= toRowFilter({ ...params, model: options.models.slice(-1) }).models;
   filter.structures ??= options.structures.includes('Heart') ? ['Heart'] : options.structures.slice(0, 1);
+  const charting = driftOptions(params, filter);
+  const version = await analyticsVersion(db);
   const [drift, open] = await Promise.all([
-    driftCharts(db, driftOptions(params, filter)),
+    rememberAnswer(version, 'drift', charting, () => driftCharts(db, charting)),
     alarms(db, { open: true, limit: 200, sites: params.site, structures: filter.structures }),
   ]);
   return {

@@ -2,8 +2,9 @@ import { isAppError } from '$lib/core/errors';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { editingSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { rememberAnswer } from '$lib/server/services/answer-cache';
 import { requirePrincipal } from '$lib/server/services/account.service';
-import { analyticsOptions } from '$lib/server/services/analytics-values';
+import { analyticsOptions, analyticsVersion } from '$lib/server/services/analytics-values';
 import { editingEffort } from '$lib/server/services/editing-effort.service';
 import type { PageServerLoad } from './$types';
 
@@ -18,11 +19,13 @@ export const load: PageServerLoad = async ({ url, locals }) => {
   if (parsed.error !== null) return { options, error: parsed.error, effort: null };
   const params = parsed.params;
   try {
-    const effort = await editingEffort(db, {
+    const question = {
       filter: toRowFilter(params),
       aplToleranceMm: params.aplTolerance,
       surfaceDiceToleranceMm: params.surfaceDiceTolerance,
-    });
+    };
+    const version = await analyticsVersion(db);
+    const effort = await rememberAnswer(version, 'editing', question, () => editingEffort(db, question));
     return {
       options,
       error: null,

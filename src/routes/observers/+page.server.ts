@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { agreementSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { rememberAnswer } from '$lib/server/services/answer-cache';
 import { requirePrincipal } from '$lib/server/services/account.service';
-import { analyticsOptions } from '$lib/server/services/analytics-values';
+import { analyticsOptions, analyticsVersion } from '$lib/server/services/analytics-values';
 import { observerVolumeAgreement } from '$lib/server/services/observer-bias.service';
 import { AGREEMENT_METRICS, observerAgreement } from '$lib/server/services/observer-agreement.service';
 import type { PageServerLoad } from './$types';
@@ -39,9 +40,17 @@ export const load: PageServerLoad = async ({ url, locals }) => {
     );
   // the per-structure bias table spans every structure, so the structure narrows only the plots
   const filter = toRowFilter({ ...params, structure: undefined, dateField: 'acquisition' });
+  const version = await analyticsVersion(db);
+  const pointStructures = structure === null ? [] : [structure];
   const [agreement, volumes] = await Promise.all([
-    structure === null ? null : observerAgreement(db, { ...filter, structures: [structure] }),
-    observerVolumeAgreement(db, filter, { pointStructures: structure === null ? [] : [structure] }),
+    structure === null
+      ? null
+      : rememberAnswer(version, 'agreement', { ...filter, structures: [structure] }, () =>
+          observerAgreement(db, { ...filter, structures: [structure] }),
+        ),
+    rememberAnswer(version, 'observer volumes', { filter, pointStructures }, () =>
+      observerVolumeAgreement(db, filter, { pointStructures }),
+    ),
   ]);
   return {
     options,

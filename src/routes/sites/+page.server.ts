@@ -2,8 +2,9 @@ import { isAppError } from '$lib/core/errors';
 import { parsePageQuery, toRowFilter } from '$lib/server/api/v1';
 import { siteShiftOptions, siteShiftSchema } from '$lib/server/api/v1-endpoints';
 import { sharedRuntime } from '$lib/server/runtime';
+import { rememberAnswer } from '$lib/server/services/answer-cache';
 import { requirePrincipal } from '$lib/server/services/account.service';
-import { analyticsOptions } from '$lib/server/services/analytics-values';
+import { analyticsOptions, analyticsVersion } from '$lib/server/services/analytics-values';
 import { siteFeatureShift, siteMetricShift } from '$lib/server/services/site-shift.service';
 import type { PageServerLoad } from './$types';
 
@@ -26,9 +27,12 @@ export const load: PageServerLoad = async ({ url, locals }) => {
   if (params.subject === 'physician') filter.models = undefined;
   try {
     const shift = siteShiftOptions(params, filter);
+    const version = await analyticsVersion(db);
     const [metricShift, featureShift] = await Promise.all([
-      siteMetricShift(db, shift.metric),
-      siteFeatureShift(db, shift.features),
+      rememberAnswer(version, 'site metric shift', shift.metric, () => siteMetricShift(db, shift.metric)),
+      rememberAnswer(version, 'site feature shift', shift.features, () =>
+        siteFeatureShift(db, shift.features),
+      ),
     ]);
     return {
       options,
