@@ -4,6 +4,7 @@ import { configVariables } from '../lib/server/config';
 import { appVersion } from '../lib/server/paths';
 import { registerAccounts } from './commands/accounts';
 import { registerAlarms, registerCriteria } from './commands/analytics';
+import { registerCohorts } from './commands/cohorts';
 import { registerConsensus } from './commands/consensus';
 import { registerDemo } from './commands/demo';
 import { registerDicomListen } from './commands/dicom-listen';
@@ -47,6 +48,7 @@ export function createProgram(): Command {
   registerCriteria(program);
   registerAlarms(program);
   registerAccounts(program);
+  registerCohorts(program);
   registerDemo(program);
   return program;
 }

@@ -245,6 +245,32 @@ export interface EvaluationRunTable {
   created_by: number | null;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  cohort_version_id: number | null;
+}
+
+export interface CohortVersionTable {
+  id: Id;
+  cohort_id: number;
+  version: number;
+  content_sha256: string;
+  reference_policy: Record<string, unknown>;
+  case_count: number;
+  note: Generated<string>;
+  frozen_at: DefaultTimestamp;
+  frozen_by: number | null;
+}
+
+export interface CohortVersionCaseTable {
+  cohort_version_id: number;
+  case_id: number;
+}
+
+export interface CohortVersionReferenceTable {
+  cohort_version_id: number;
+  case_id: number;
+  structure_id: number;
+  contour_set_id: number;
+  mask_blob_sha256: string;
 }
 
 export interface ContourSetTable {
@@ -457,6 +483,9 @@ export interface Database {
   cohort: CohortTable;
   cohort_case: CohortCaseTable;
   evaluation_run: EvaluationRunTable;
+  cohort_version: CohortVersionTable;
+  cohort_version_case: CohortVersionCaseTable;
+  cohort_version_reference: CohortVersionReferenceTable;
   contour_set: ContourSetTable;
   contour: ContourTable;
   metric: MetricTable;
@@ -647,6 +676,26 @@ export const schemaColumns = {
     created_by: true,
     started_at: true,
     finished_at: true,
+    cohort_version_id: true,
+  },
+  cohort_version: {
+    id: false,
+    cohort_id: false,
+    version: false,
+    content_sha256: false,
+    reference_policy: false,
+    case_count: false,
+    note: false,
+    frozen_at: false,
+    frozen_by: true,
+  },
+  cohort_version_case: { cohort_version_id: false, case_id: false },
+  cohort_version_reference: {
+    cohort_version_id: false,
+    case_id: false,
+    structure_id: false,
+    contour_set_id: false,
+    mask_blob_sha256: false,
   },
   contour_set: {
     id: false,

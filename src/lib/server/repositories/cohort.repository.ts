@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -24,5 +24,231 @@ export async function addCaseToCohort(
     .insertInto('cohort_case')
     .values({ cohort_id: cohortId, case_id: caseId, reason })
     .onConflict((oc) => oc.columns(['cohort_id', 'case_id']).doNothing())
+    .execute();
+}
+
+export async function findCohortId(db: Db, name: string): Promise<number | undefined> {
+  const row = await db.selectFrom('cohort').select('id').where('name', '=', name).executeTakeFirst();
+  return row?.id;
+}
+
+export async function insertCohort(
+  db: Db,
+  name: string,
+  description: string,
+  userId: number | null,
+): Promise<number> {
+  const row = await db
+    .insertInto('cohort')
+    .values({ name, description, created_by: userId })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function removeCaseFromCohort(db: Db, cohortId: number, caseId: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom('cohort_case')
+    .where('cohort_id', '=', cohortId)
+    .where('case_id', '=', caseId)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export interface CaseSelection {
+  sites?: string[];
+  laterality?: string;
+  surgery?: string;
+  protocol?: string;
+  from?: string;
+  to?: string;
+  manufacturer?: string;
+  /** every one of these structures has a physician or consensus contour */
+  structures?: string[];
+}
+
+/** The ids of the cases matching a selection, in acquisition order. */
+export async function findCasesBySelection(db: Db, selection: CaseSelection): Promise<number[]> {
+  let query = db
+    .selectFrom('patient_case as c')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .select('c.id')
+    .orderBy('c.acquisition_date')
+    .orderBy('c.id');
+  if (selection.sites?.length) query = query.where('s.code', 'in', selection.sites);
+  if (selection.laterality) query = query.where('c.laterality', '=', selection.laterality as never);
+  if (selection.surgery) query = query.where('c.surgery_type', '=', selection.surgery as never);
+  if (selection.protocol) query = query.where(sql<boolean>`lower(c.protocol) = lower(${selection.protocol})`);
+  if (selection.from) query = query.where('c.acquisition_date', '>=', selection.from);
+  if (selection.to) query = query.where('c.acquisition_date', '<=', selection.to);
+  if (selection.manufacturer)
+    query = query.where(sql<boolean>`c.manufacturer ilike ${`%${selection.manufacturer}%`}`);
+  for (const structure of selection.structures ?? [])
+    query = query.where(
+      sql<boolean>`exists (select 1 from contour_set cs join contour ct on ct.contour_set_id = cs.id
+        join structure st on st.id = ct.structure_id
+        where cs.case_id = c.id and cs.source in ('physician', 'consensus') and st.tg263_name = ${structure})`,
+    );
+  return (await query.execute()).map((r) => r.id);
+}
+
+export async function findCaseIdsByPseudonym(
+  db: Db,
+  pseudonyms: readonly string[],
+): Promise<Map<string, number>> {
+  if (pseudonyms.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('patient_case')
+    .select(['id', 'pseudonym'])
+    .where('pseudonym', 'in', [...pseudonyms])
+    .execute();
+  return new Map(rows.map((r) => [r.pseudonym, r.id]));
+}
+
+export interface CohortCaseRow {
+  caseId: number;
+  pseudonym: string;
+  site: string;
+  laterality: string | null;
+  surgery: string | null;
+  protocol: string | null;
+}
+
+export async function findCohortCases(db: Db, cohortId: number): Promise<CohortCaseRow[]> {
+  return db
+    .selectFrom('cohort_case as cc')
+    .innerJoin('patient_case as c', 'c.id', 'cc.case_id')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .select([
+      'c.id as caseId',
+      'c.pseudonym',
+      's.code as site',
+      'c.laterality',
+      'c.surgery_type as surgery',
+      'c.protocol',
+    ])
+    .where('cc.cohort_id', '=', cohortId)
+    .orderBy('c.pseudonym')
+    .execute();
+}
+
+export interface ReferenceCandidate {
+  caseId: number;
+  structureId: number;
+  structure: string;
+  contourSetId: number;
+  source: string;
+  variant: string;
+  observer: string | null;
+  maskSha256: string;
+}
+
+/** Every physician and consensus contour of the cohort's cases: what a reference can be chosen from. */
+export async function findReferenceCandidates(db: Db, cohortId: number): Promise<ReferenceCandidate[]> {
+  return db
+    .selectFrom('cohort_case as cc')
+    .innerJoin('contour_set as cs', 'cs.case_id', 'cc.case_id')
+    .innerJoin('contour as ct', 'ct.contour_set_id', 'cs.id')
+    .innerJoin('structure as st', 'st.id', 'ct.structure_id')
+    .leftJoin('observer as o', 'o.id', 'cs.observer_id')
+    .select([
+      'cs.case_id as caseId',
+      'st.id as structureId',
+      'st.tg263_name as structure',
+      'cs.id as contourSetId',
+      'cs.source',
+      'cs.variant',
+      'o.code as observer',
+      'ct.mask_blob_sha256 as maskSha256',
+    ])
+    .where('cc.cohort_id', '=', cohortId)
+    .where('cs.source', 'in', ['physician', 'consensus'])
+    .orderBy('cs.id')
+    .execute();
+}
+
+export async function nextCohortVersion(db: Db, cohortId: number): Promise<number> {
+  const row = await db
+    .selectFrom('cohort_version')
+    .select(sql<number>`coalesce(max(version), 0)::int + 1`.as('next'))
+    .where('cohort_id', '=', cohortId)
+    .executeTakeFirstOrThrow();
+  return row.next;
+}
+
+export async function insertCohortVersion(
+  db: Db,
+  version: {
+    cohortId: number;
+    version: number;
+    contentSha256: string;
+    policy: Record<string, unknown>;
+    note: string;
+    userId: number | null;
+    caseIds: number[];
+    references: Array<{ caseId: number; structureId: number; contourSetId: number; maskSha256: string }>;
+  },
+): Promise<number> {
+  const row = await db
+    .insertInto('cohort_version')
+    .values({
+      cohort_id: version.cohortId,
+      version: version.version,
+      content_sha256: version.contentSha256,
+      reference_policy: version.policy,
+      case_count: version.caseIds.length,
+      note: version.note,
+      frozen_by: version.userId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  if (version.caseIds.length)
+    await db
+      .insertInto('cohort_version_case')
+      .values(version.caseIds.map((case_id) => ({ cohort_version_id: row.id, case_id })))
+      .execute();
+  for (let i = 0; i < version.references.length; i += 5000)
+    await db
+      .insertInto('cohort_version_reference')
+      .values(
+        version.references.slice(i, i + 5000).map((r) => ({
+          cohort_version_id: row.id,
+          case_id: r.caseId,
+          structure_id: r.structureId,
+          contour_set_id: r.contourSetId,
+          mask_blob_sha256: r.maskSha256,
+        })),
+      )
+      .execute();
+  return row.id;
+}
+
+export interface CohortVersionRow {
+  id: number;
+  version: number;
+  contentSha256: string;
+  policy: Record<string, unknown>;
+  caseCount: number;
+  note: string;
+  frozenAt: Date;
+  frozenBy: string | null;
+}
+
+export async function findCohortVersions(db: Db, cohortId: number): Promise<CohortVersionRow[]> {
+  return db
+    .selectFrom('cohort_version as v')
+    .leftJoin('app_user as u', 'u.id', 'v.frozen_by')
+    .select([
+      'v.id',
+      'v.version',
+      'v.content_sha256 as contentSha256',
+      'v.reference_policy as policy',
+      'v.case_count as caseCount',
+      'v.note',
+      'v.frozen_at as frozenAt',
+      'u.email as frozenBy',
+    ])
+    .where('v.cohort_id', '=', cohortId)
+    .orderBy('v.version')
     .execute();
 }

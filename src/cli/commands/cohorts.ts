@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import {
+  changeCohortCases,
+  cohortVersions,
+  createCohort,
+  freezeCohort,
+  stratification,
+} from '../../lib/server/services/cohort.service';
+import { cliActor, withCliDatabase } from '../lifecycle';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const table = (rows: string[][]) => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+};
+
+export function registerCohorts(program: Command): void {
+  const cohort = program.command('cohort').description('curated cohorts: build, check, freeze into versions');
+  cohort
+    .command('create')
+    .description('create a cohort of the cases a selection matches')
+    .argument('<name>', 'cohort name')
+    .option('--site <code>', 'site (repeatable)', collect)
+    .option('--laterality <side>', 'left, right or bilateral')
+    .option('--surgery <type>', 'breast_conserving, mastectomy, mastectomy_reconstruction or none')
+    .option('--protocol <name>', 'contouring protocol, e.g. ESTRO or RTOG')
+    .option('--from <date>', 'first acquisition day, YYYY-MM-DD')
+    .option('--to <date>', 'last acquisition day, YYYY-MM-DD')
+    .option('--manufacturer <text>', 'scanner manufacturer contains this')
+    .option(
+      '--structure <name>',
+      'cases with a physician or consensus contour of this structure (repeatable)',
+      collect,
+    )
+    .option('--description <text>', 'what the cohort is for', '')
+    .action(
+      async (
+        name: string,
+        options: {
+          site?: string[];
+          laterality?: string;
+          surgery?: string;
+          protocol?: string;
+          from?: string;
+          to?: string;
+          manufacturer?: string;
+          structure?: string[];
+          description: string;
+        },
+      ) => {
+        const { description, site, structure, ...rest } = options;
+        await withCliDatabase('cohort', async (db) => {
+          const created = await createCohort(
+            db,
+            { name, description, selection: { ...rest, sites: site, structures: structure } },
+            cliActor(),
+          );
+          process.stdout.write(`Cohort "${name}": ${created.cases} case(s)\n`);
+        });
+      },
+    );
+  cohort
+    .command('cases')
+    .description('add or remove cases by pseudonym, with a reason')
+    .argument('<name>', 'cohort name')
+    .option('--add <pseudonym>', 'case to add (repeatable)', collect)
+    .option('--remove <pseudonym>', 'case to remove (repeatable)', collect)
+    .requiredOption('--reason <text>', 'why')
+    .action(async (name: string, options: { add?: string[]; remove?: string[]; reason: string }) => {
+      await withCliDatabase('cohort', async (db) => {
+        const changed = await changeCohortCases(db, name, options, cliActor());
+        process.stdout.write(`Cohort "${name}": ${changed.added} added, ${changed.removed} removed\n`);
+      });
+    });
+  cohort
+    .command('summary')
+    .description('stratification: cases per site, laterality, surgery and protocol; references per structure')
+    .argument('<name>', 'cohort name')
+    .option(
+      '--reference <rule>',
+      'reference policy entry, e.g. "*=staple" or "Heart=observer:EXPERT" (repeatable)',
+      collect,
+    )
+    .option('--json', 'as JSON')
+    .action(async (name: string, options: { reference?: string[]; json?: boolean }) => {
+      await withCliDatabase('cohort', async (db) => {
+        const summary = await stratification(db, name, options.reference);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(`Cohort "${name}": ${summary.cases} case(s)\n\n`);
+        process.stdout.write(
+          table([
+            ['site', 'laterality', 'surgery', 'protocol', 'cases'],
+            ...summary.strata.map((s) => [s.site, s.laterality, s.surgery, s.protocol, String(s.cases)]),
+          ]),
+        );
+        process.stdout.write('\n');
+        process.stdout.write(
+          table([
+            ['structure', 'contoured', 'reference', 'with reference'],
+            ...summary.structures.map((s) => [
+              s.structure,
+              String(s.contoured),
+              s.rule ?? '-',
+              s.withReference === null ? '-' : String(s.withReference),
+            ]),
+          ]),
+        );
+      });
+    });
+  cohort
+    .command('freeze')
+    .description('freeze the cohort into an immutable version with a content hash')
+    .argument('<name>', 'cohort name')
+    .requiredOption(
+      '--reference <rule>',
+      'reference policy entry: "*=staple", "Heart=observer:EXPERT" (repeatable)',
+      collect,
+    )
+    .option('--note <text>', 'what this version is for', '')
+    .action(async (name: string, options: { reference: string[]; note: string }) => {
+      await withCliDatabase('cohort', async (db) => {
+        const frozen = await freezeCohort(db, name, options, cliActor());
+        process.stdout.write(
+          `${frozen.created ? 'Froze' : 'Unchanged since'} "${name}" version ${frozen.version}: ${frozen.cases} case(s), ` +
+            `${frozen.references} reference contour(s), sha256 ${frozen.contentSha256}\n`,
+        );
+      });
+    });
+  cohort
+    .command('versions')
+    .description('the frozen versions of a cohort')
+    .argument('<name>', 'cohort name')
+    .action(async (name: string) => {
+      await withCliDatabase('cohort', async (db) => {
+        const versions = await cohortVersions(db, name);
+        process.stdout.write(
+          table([
+            ['version', 'frozen', 'by', 'cases', 'sha256', 'note'],
+            ...versions.map((v) => [
+              String(v.version),
+              v.frozenAt.toISOString().slice(0, 16).replace('T', ' '),
+              v.frozenBy ?? 'cli',
+              String(v.caseCount),
+              v.contentSha256.slice(0, 16),
+              v.note,
+            ]),
+          ]),
+        );
+      });
+    });
+}

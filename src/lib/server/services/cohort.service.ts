@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import {
+  describeRule,
+  parseReferencePolicy,
+  ruleFor,
+  versionContentText,
+  type ReferencePolicy,
+} from '../../core/cohorts/reference-policy';
+import { AppError, errorMessage } from '../../core/errors';
+import type { Db } from '../db/connection';
+import {
+  addCaseToCohort,
+  findCaseIdsByPseudonym,
+  findCasesBySelection,
+  findCohortCases,
+  findCohortId,
+  findCohortVersions,
+  findReferenceCandidates,
+  insertCohort,
+  insertCohortVersion,
+  nextCohortVersion,
+  removeCaseFromCohort,
+  type CaseSelection,
+  type CohortVersionRow,
+  type ReferenceCandidate,
+} from '../repositories/cohort.repository';
+import { type Actor, audit } from './account.service';
+
+export type { CaseSelection, CohortVersionRow };
+
+async function cohortIdOf(db: Db, name: string): Promise<number> {
+  const id = await findCohortId(db, name);
+  if (id === undefined) throw new AppError('NOT_FOUND', `no cohort named "${name}"`);
+  return id;
+}
+
+/** Creates a cohort of the cases a selection matches; refuses an existing name or an empty selection. */
+export async function createCohort(
+  db: Db,
+  input: { name: string; description?: string; selection: CaseSelection; reason?: string },
+  actor: Actor,
+): Promise<{ cohortId: number; cases: number }> {
+  const name = input.name.trim();
+  if (!name || name.length > 128)
+    throw new AppError('INVALID_ARGUMENT', 'a cohort name of 1 to 128 characters');
+  return db.transaction().execute(async (tx) => {
+    if ((await findCohortId(tx, name)) !== undefined)
+      throw new AppError('CONFLICT', `a cohort named "${name}" exists already`);
+    const caseIds = await findCasesBySelection(tx, input.selection);
+    if (caseIds.length === 0)
+      throw new AppError('NOT_FOUND', `no case matches the selection ${JSON.stringify(input.selection)}`);
+    const cohortId = await insertCohort(tx, name, input.description ?? '', actor.userId);
+    const reason = input.reason ?? `selected by ${JSON.stringify(input.selection)}`;
+    for (const caseId of caseIds) await addCaseToCohort(tx, cohortId, caseId, reason);
+    await audit(tx, actor, {
+      action: 'cohort.create',
+      objectType: 'cohort',
+      objectId: name,
+      details: { selection: input.selection, cases: caseIds.length },
+    });
+    return { cohortId, cases: caseIds.length };
+  });
+}
+
+/** Adds or removes cases by pseudonym, with the reason recorded; unknown pseudonyms are refused by name. */
+export async function changeCohortCases(
+  db: Db,
+  name: string,
+  change: { add?: string[]; remove?: string[]; reason: string },
+  actor: Actor,
+): Promise<{ added: number; removed: number }> {
+  if (!change.reason.trim()) throw new AppError('INVALID_ARGUMENT', 'give the reason for the change');
+  return db.transaction().execute(async (tx) => {
+    const cohortId = await cohortIdOf(tx, name);
+    const wanted = [...(change.add ?? []), ...(change.remove ?? [])];
+    const ids = await findCaseIdsByPseudonym(tx, wanted);
+    const unknown = wanted.filter((p) => !ids.has(p));
+    if (unknown.length) throw new AppError('NOT_FOUND', `no case with pseudonym ${unknown.join(', ')}`);
+    let added = 0;
+    let removed = 0;
+    for (const pseudonym of change.add ?? []) {
+      await addCaseToCohort(tx, cohortId, ids.get(pseudonym)!, change.reason);
+      added++;
+    }
+    for (const pseudonym of change.remove ?? [])
+      if (await removeCaseFromCohort(tx, cohortId, ids.get(pseudonym)!)) removed++;
+    await audit(tx, actor, {
+      action: 'cohort.change',
+      objectType: 'cohort',
+      objectId: name,
+      details: { add: change.add ?? [], remove: change.remove ?? [], reason: change.reason },
+    });
+    return { added, removed };
+  });
+}
+
+/** The reference set of each case and structure under the policy (the first such set when several). */
+function chooseReferences(policy: ReferencePolicy, candidates: readonly ReferenceCandidate[]) {
+  const chosen = new Map<string, ReferenceCandidate>();
+  const structures = new Set<string>();
+  for (const c of candidates) {
+    structures.add(c.structure);
+    const rule = ruleFor(policy, c.structure);
+    const fits =
+      rule.kind === 'staple'
+        ? c.source === 'consensus'
+        : c.source === 'physician' && c.observer === rule.observer;
+    const key = `${c.caseId}|${c.structureId}`;
+    if (fits && !chosen.has(key)) chosen.set(key, c);
+  }
+  return { chosen: [...chosen.values()], structures: [...structures].sort() };
+}
+
+export interface Stratification {
+  cohort: string;
+  cases: number;
+  /** counts per site x laterality x surgery x protocol */
+  strata: Array<{ site: string; laterality: string; surgery: string; protocol: string; cases: number }>;
+  /** per structure: cases with any physician or consensus contour, and with a reference under the policy */
+  structures: Array<{
+    structure: string;
+    rule: string | null;
+    contoured: number;
+    withReference: number | null;
+  }>;
+}
+
+/** What a cohort holds, before it is frozen; with a policy, how many cases it gives a reference. */
+export async function stratification(
+  db: Db,
+  name: string,
+  referenceEntries?: string[],
+): Promise<Stratification> {
+  const cohortId = await cohortIdOf(db, name);
+  const policy = referenceEntries?.length ? policyOf(referenceEntries) : undefined;
+  const [cases, candidates] = await Promise.all([
+    findCohortCases(db, cohortId),
+    findReferenceCandidates(db, cohortId),
+  ]);
+  const strata = new Map<string, Stratification['strata'][number]>();
+  for (const c of cases) {
+    const row = {
+      site: c.site,
+      laterality: c.laterality ?? 'unknown',
+      surgery: c.surgery ?? 'unknown',
+      protocol: c.protocol ?? 'unknown',
+    };
+    const key = JSON.stringify(row);
+    const kept = strata.get(key) ?? { ...row, cases: 0 };
+    kept.cases++;
+    strata.set(key, kept);
+  }
+  const contoured = new Map<string, Set<number>>();
+  for (const c of candidates) {
+    if (!contoured.has(c.structure)) contoured.set(c.structure, new Set());
+    contoured.get(c.structure)!.add(c.caseId);
+  }
+  const referenced = new Map<string, number>();
+  if (policy)
+    for (const r of chooseReferences(policy, candidates).chosen)
+      referenced.set(r.structure, (referenced.get(r.structure) ?? 0) + 1);
+  return {
+    cohort: name,
+    cases: cases.length,
+    strata: [...strata.values()].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    structures: [...contoured.keys()].sort().map((structure) => ({
+      structure,
+      rule: policy ? describeRule(ruleFor(policy, structure)) : null,
+      contoured: contoured.get(structure)!.size,
+      withReference: policy ? (referenced.get(structure) ?? 0) : null,
+    })),
+  };
+}
+
+function policyOf(entries: string[]): ReferencePolicy {
+  try {
+    return parseReferencePolicy(entries);
+  } catch (error) {
+    throw new AppError('INVALID_ARGUMENT', errorMessage(error));
+  }
+}
+
+export interface FrozenVersion {
+  cohort: string;
+  version: number;
+  versionId: number;
+  contentSha256: string;
+  cases: number;
+  references: number;
+  /** false when the latest version already held exactly this content */
+  created: boolean;
+}
+
+/**
+ * Freezes the cohort as it is now: its cases and, per case and structure, the reference set the policy
+ * picks, under a sha256 of that content. Freezing unchanged content again returns the latest version.
+ */
+export async function freezeCohort(
+  db: Db,
+  name: string,
+  input: { reference: string[]; note?: string },
+  actor: Actor,
+): Promise<FrozenVersion> {
+  const policy = policyOf(input.reference);
+  return db.transaction().execute(async (tx) => {
+    const cohortId = await cohortIdOf(tx, name);
+    const [cases, candidates, versions] = await Promise.all([
+      findCohortCases(tx, cohortId),
+      findReferenceCandidates(tx, cohortId),
+      findCohortVersions(tx, cohortId),
+    ]);
+    if (cases.length === 0) throw new AppError('INVALID_ARGUMENT', `cohort "${name}" has no cases to freeze`);
+    const { chosen } = chooseReferences(policy, candidates);
+    const byCase = new Map<number, Array<{ structure: string; maskSha256: string }>>();
+    for (const r of chosen) {
+      if (!byCase.has(r.caseId)) byCase.set(r.caseId, []);
+      byCase.get(r.caseId)!.push({ structure: r.structure, maskSha256: r.maskSha256 });
+    }
+    const text = versionContentText(
+      policy,
+      cases.map((c) => ({ pseudonym: c.pseudonym, references: byCase.get(c.caseId) ?? [] })),
+    );
+    const contentSha256 = createHash('sha256').update(text).digest('hex');
+    const latest = versions.at(-1);
+    if (latest && latest.contentSha256 === contentSha256)
+      return {
+        cohort: name,
+        version: latest.version,
+        versionId: latest.id,
+        contentSha256,
+        cases: latest.caseCount,
+        references: chosen.length,
+        created: false,
+      };
+    const version = await nextCohortVersion(tx, cohortId);
+    const versionId = await insertCohortVersion(tx, {
+      cohortId,
+      version,
+      contentSha256,
+      policy: policy as unknown as Record<string, unknown>,
+      note: input.note ?? '',
+      userId: actor.userId,
+      caseIds: cases.map((c) => c.caseId),
+      references: chosen.map((r) => ({
+        caseId: r.caseId,
+        structureId: r.structureId,
+        contourSetId: r.contourSetId,
+        maskSha256: r.maskSha256,
+      })),
+    });
+    await audit(tx, actor, {
+      action: 'cohort.freeze',
+      objectType: 'cohort_version',
+      objectId: versionId,
+      details: { cohort: name, version, contentSha256, cases: cases.length, references: chosen.length },
+    });
+    return {
+      cohort: name,
+      version,
+      versionId,
+      contentSha256,
+      cases: cases.length,
+      references: chosen.length,
+      created: true,
+    };
+  });
+}
+
+export async function cohortVersions(db: Db, name: string): Promise<CohortVersionRow[]> {
+  return findCohortVersions(db, await cohortIdOf(db, name));
+}
