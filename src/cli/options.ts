@@ -23,3 +23,21 @@ export const portNumber = z.coerce
   .int('expected a whole number')
   .min(1, 'expected a port between 1 and 65535')
   .max(65535, 'expected a port between 1 and 65535');
+
+/** Commander's collector of a repeatable option. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Rows as plain-text columns, the first row the header. */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}

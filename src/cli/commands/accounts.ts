@@ -13,9 +13,7 @@ import {
 } from '../../lib/server/services/account.service';
 import { auditTrail } from '../../lib/server/services/audit.service';
 import { cliActor, withCliDatabase } from '../lifecycle';
-import { parseOption, positiveInteger } from '../options';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import { collect, parseOption, positiveInteger, textTable } from '../options';
 
 /** A password from standard input (first line), or a new random one printed once. */
 async function passwordOf(fromStdin: boolean | undefined): Promise<{ password: string; generated: boolean }> {
@@ -26,20 +24,6 @@ async function passwordOf(fromStdin: boolean | undefined): Promise<{ password: s
   if (!password) throw new AppError('INVALID_ARGUMENT', '--password-stdin: standard input holds no password');
   return { password, generated: false };
 }
-
-const table = (rows: string[][]) => {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((cell, i) => cell.padEnd(widths[i]))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-};
 
 export function registerAccounts(program: Command): void {
   const user = program.command('user').description('user accounts, roles and site access');
@@ -86,7 +70,7 @@ export function registerAccounts(program: Command): void {
       await withCliDatabase('user', async (db) => {
         const rows = await users(db);
         process.stdout.write(
-          table([
+          textTable([
             ['email', 'role', 'sites', 'active', 'last sign-in'],
             ...rows.map((u) => [
               u.email,
@@ -180,7 +164,7 @@ export function registerAccounts(program: Command): void {
         const state = (t: (typeof rows)[number]) =>
           t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt < new Date() ? 'expired' : 'active';
         process.stdout.write(
-          table([
+          textTable([
             ['id', 'user', 'name', 'starts', 'state', 'last used'],
             ...rows.map((t) => [
               String(t.id),
@@ -222,7 +206,7 @@ export function registerAccounts(program: Command): void {
           return;
         }
         process.stdout.write(
-          table([
+          textTable([
             ['id', 'when', 'user', 'action', 'object', 'site', 'address'],
             ...events.map((e) => [
               String(e.id),

@@ -7,22 +7,7 @@ import {
   stratification,
 } from '../../lib/server/services/cohort.service';
 import { cliActor, withCliDatabase } from '../lifecycle';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-const table = (rows: string[][]) => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-};
+import { collect, textTable } from '../options';
 
 export function registerCohorts(program: Command): void {
   const cohort = program.command('cohort').description('curated cohorts: build, check, freeze into versions');
@@ -101,14 +86,14 @@ export function registerCohorts(program: Command): void {
         }
         process.stdout.write(`Cohort "${name}": ${summary.cases} case(s)\n\n`);
         process.stdout.write(
-          table([
+          textTable([
             ['site', 'laterality', 'surgery', 'protocol', 'cases'],
             ...summary.strata.map((s) => [s.site, s.laterality, s.surgery, s.protocol, String(s.cases)]),
           ]),
         );
         process.stdout.write('\n');
         process.stdout.write(
-          table([
+          textTable([
             ['structure', 'contoured', 'reference', 'with reference'],
             ...summary.structures.map((s) => [
               s.structure,
@@ -147,7 +132,7 @@ export function registerCohorts(program: Command): void {
       await withCliDatabase('cohort', async (db) => {
         const versions = await cohortVersions(db, name);
         process.stdout.write(
-          table([
+          textTable([
             ['version', 'frozen', 'by', 'cases', 'sha256', 'note'],
             ...versions.map((v) => [
               String(v.version),
