@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReferencePolicy } from '../../src/lib/core/cohorts/reference-policy';
 import {
   changeCohortCases,
+  checkCohort,
   cohortVersions,
   createCohort,
   freezeCohort,
@@ -218,5 +219,16 @@ describe('cohorts', () => {
       },
     );
     expect(() => parseReferencePolicy(['*=majority'])).toThrow(/expected staple or observer:CODE/);
+  });
+
+  it('checks the cases of a cohort from the database: a patient imported twice is found', async () => {
+    expect((await checkCohort(database.db, 'all')).findings).toEqual([]);
+    await sql`update patient_case set patient_key_sha256 = ${'f'.repeat(64)}
+      where pseudonym in ('A-1', 'B-2')`.execute(database.db);
+    const checked = await checkCohort(database.db, 'all');
+    expect(checked.cases).toBe(5);
+    expect(checked.findings.map((f) => [f.check, f.message])).toEqual([
+      ['duplicate_case', 'B-2 is the same patient as A-1: keep one, or say why both belong'],
+    ]);
   });
 });

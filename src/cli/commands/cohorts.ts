@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import {
   changeCohortCases,
+  checkCohort,
   cohortVersions,
   createCohort,
   freezeCohort,
@@ -103,6 +104,31 @@ export function registerCohorts(program: Command): void {
             ]),
           ]),
         );
+      });
+    });
+  cohort
+    .command('check')
+    .description(
+      'case checks: missing structures, wrong-side targets, volume outliers, duplicate patients and masks',
+    )
+    .argument('<name>', 'cohort name')
+    .option(
+      '--structure <name>',
+      'a structure every case must have (repeatable; default: what most cases of its side have)',
+      collect,
+    )
+    .option('--json', 'as JSON')
+    .action(async (name: string, options: { structure?: string[]; json?: boolean }) => {
+      await withCliDatabase('cohort', async (db) => {
+        const checked = await checkCohort(db, name, options.structure);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(checked, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `Cohort "${name}": ${checked.cases} case(s), ${checked.findings.length} finding(s)\n`,
+        );
+        for (const f of checked.findings) process.stdout.write(`  ${f.check.padEnd(17)} ${f.message}\n`);
       });
     });
   cohort

@@ -252,3 +252,30 @@ export async function findCohortVersions(db: Db, cohortId: number): Promise<Coho
     .orderBy('v.version')
     .execute();
 }
+
+/** What the case checks read: each physician or consensus contour with its volume, and the case's keys. */
+export async function findCheckedContours(db: Db, cohortId: number) {
+  return db
+    .selectFrom('cohort_case as cc')
+    .innerJoin('patient_case as c', 'c.id', 'cc.case_id')
+    .leftJoin('contour_set as cs', (join) =>
+      join.onRef('cs.case_id', '=', 'c.id').on('cs.source', 'in', ['physician', 'consensus']),
+    )
+    .leftJoin('contour as ct', 'ct.contour_set_id', 'cs.id')
+    .leftJoin('structure as st', 'st.id', 'ct.structure_id')
+    .leftJoin('observer as o', 'o.id', 'cs.observer_id')
+    .select([
+      'c.id as caseId',
+      'c.pseudonym',
+      'c.laterality',
+      'c.surgery_type as surgery',
+      'c.patient_key_sha256 as patientKey',
+      'st.tg263_name as structure',
+      'ct.volume_cc as volumeCc',
+      'ct.mask_blob_sha256 as maskSha256',
+      sql<string>`coalesce(o.code, cs.source::text, '')`.as('setLabel'),
+    ])
+    .where('cc.cohort_id', '=', cohortId)
+    .orderBy('c.id')
+    .execute();
+}

@@ -6,12 +6,14 @@ import {
   versionContentText,
   type ReferencePolicy,
 } from '../../core/cohorts/reference-policy';
+import { checkCases, type CheckedCase, type Finding } from '../../core/cohorts/case-checks';
 import { AppError, errorMessage } from '../../core/errors';
 import type { Db } from '../db/connection';
 import {
   addCaseToCohort,
   findCaseIdsByPseudonym,
   findCasesBySelection,
+  findCheckedContours,
   findCohortCases,
   findCohortId,
   findCohortVersions,
@@ -268,4 +270,40 @@ export async function freezeCohort(
 
 export async function cohortVersions(db: Db, name: string): Promise<CohortVersionRow[]> {
   return findCohortVersions(db, await cohortIdOf(db, name));
+}
+
+/**
+ * The case checks of a cohort: structures missing (of `expected`, targets only on their side, or else of
+ * those most cases of the same laterality have), targets on the wrong side, volume outliers, the same patient
+ * twice and masks copied between cases.
+ */
+export async function checkCohort(
+  db: Db,
+  name: string,
+  expected?: string[],
+): Promise<{ cohort: string; cases: number; findings: Finding[] }> {
+  const rows = await findCheckedContours(db, await cohortIdOf(db, name));
+  const cases = new Map<number, CheckedCase & { contours: CheckedCase['contours'][number][] }>();
+  for (const r of rows) {
+    let c = cases.get(r.caseId);
+    if (!c) {
+      c = {
+        caseId: r.caseId,
+        pseudonym: r.pseudonym,
+        laterality: r.laterality,
+        surgery: r.surgery,
+        patientKey: r.patientKey,
+        contours: [],
+      };
+      cases.set(r.caseId, c);
+    }
+    if (r.structure !== null && r.volumeCc !== null && r.maskSha256 !== null)
+      c.contours.push({
+        structure: r.structure,
+        volumeCc: r.volumeCc,
+        maskSha256: r.maskSha256,
+        setLabel: r.setLabel,
+      });
+  }
+  return { cohort: name, cases: cases.size, findings: checkCases([...cases.values()], expected) };
 }
