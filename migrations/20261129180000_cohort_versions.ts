@@ -46,6 +46,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create trigger cohort_version_reference_frozen before update or delete or truncate on cohort_version_reference
       for each statement execute function cohort_version_immutable();
 
+    -- what was decided about a case check's finding: accepted with a note, or the case excluded
+    create table cohort_finding_decision (
+      cohort_id bigint not null references cohort (id),
+      case_id bigint not null references patient_case (id),
+      check_name text not null,
+      structure text not null default '',
+      decision text not null check (decision in ('accepted', 'excluded')),
+      note text not null check (length(note) > 0),
+      decided_by bigint references app_user (id),
+      decided_at timestamptz not null default now(),
+      primary key (cohort_id, case_id, check_name, structure)
+    );
+
     alter table evaluation_run add column cohort_version_id bigint references cohort_version (id);
   `.execute(db);
 }
@@ -53,6 +66,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
     alter table evaluation_run drop column cohort_version_id;
+    drop table cohort_finding_decision;
     drop table cohort_version_reference;
     drop table cohort_version_case;
     drop table cohort_version;

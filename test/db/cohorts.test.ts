@@ -5,6 +5,7 @@ import {
   changeCohortCases,
   checkCohort,
   cohortVersions,
+  decideFinding,
   createCohort,
   freezeCohort,
   stratification,
@@ -230,5 +231,44 @@ describe('cohorts', () => {
     expect(checked.findings.map((f) => [f.check, f.message])).toEqual([
       ['duplicate_case', 'B-2 is the same patient as A-1: keep one, or say why both belong'],
     ]);
+    // no version while a finding is undecided
+    await expect(freezeCohort(database.db, 'all', { reference: ['*=staple'] }, actor)).rejects.toThrow(
+      /1 undecided finding.*\n {2}duplicate_case: B-2 is the same patient as A-1/s,
+    );
+    await expect(
+      decideFinding(
+        database.db,
+        'all',
+        { pseudonym: 'A-1', check: 'duplicate_case', decision: 'accepted', note: 'x' },
+        actor,
+      ),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await decideFinding(
+      database.db,
+      'all',
+      { pseudonym: 'B-2', check: 'duplicate_case', decision: 'accepted', note: 'second course, other side' },
+      actor,
+    );
+    expect((await checkCohort(database.db, 'all')).findings[0]!.decision).toEqual({
+      decision: 'accepted',
+      note: 'second course, other side',
+    });
+    const frozen = await freezeCohort(
+      database.db,
+      'all',
+      { reference: ['*=staple', 'Lung_L=observer:EXPERT'] },
+      actor,
+    );
+    expect(frozen).toMatchObject({ version: 2, created: false });
+    // excluding instead takes the case out of the cohort
+    await decideFinding(
+      database.db,
+      'all',
+      { pseudonym: 'B-2', check: 'duplicate_case', decision: 'excluded', note: 'duplicate import' },
+      actor,
+    );
+    const after = await checkCohort(database.db, 'all');
+    expect(after.cases).toBe(4);
+    expect(after.findings).toEqual([]);
   });
 });

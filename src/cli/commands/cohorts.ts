@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import {
   changeCohortCases,
   checkCohort,
+  decideFinding,
   cohortVersions,
   createCohort,
   freezeCohort,
@@ -128,9 +129,48 @@ export function registerCohorts(program: Command): void {
         process.stdout.write(
           `Cohort "${name}": ${checked.cases} case(s), ${checked.findings.length} finding(s)\n`,
         );
-        for (const f of checked.findings) process.stdout.write(`  ${f.check.padEnd(17)} ${f.message}\n`);
+        for (const f of checked.findings)
+          process.stdout.write(
+            `  ${f.check.padEnd(17)} ${f.message}${f.decision ? ` [${f.decision.decision}: ${f.decision.note}]` : ''}\n`,
+          );
       });
     });
+  cohort
+    .command('decide')
+    .description("accept a check's finding with a note, or exclude the case from the cohort")
+    .argument('<name>', 'cohort name')
+    .requiredOption('--case <pseudonym>', 'the case')
+    .requiredOption(
+      '--check <name>',
+      'missing_structure, laterality, volume_outlier, duplicate_case or duplicate_mask',
+    )
+    .option('--structure <name>', 'the structure of the finding, when it has one')
+    .option('--exclude', 'exclude the case instead of accepting the finding')
+    .requiredOption('--note <text>', 'what was checked and why')
+    .action(
+      async (
+        name: string,
+        options: { case: string; check: string; structure?: string; exclude?: boolean; note: string },
+      ) => {
+        await withCliDatabase('cohort', async (db) => {
+          await decideFinding(
+            db,
+            name,
+            {
+              pseudonym: options.case,
+              check: options.check,
+              structure: options.structure,
+              decision: options.exclude ? 'excluded' : 'accepted',
+              note: options.note,
+            },
+            cliActor(),
+          );
+          process.stdout.write(
+            `${options.case} ${options.check}: ${options.exclude ? 'case excluded' : 'accepted'}\n`,
+          );
+        });
+      },
+    );
   cohort
     .command('freeze')
     .description('freeze the cohort into an immutable version with a content hash')

@@ -265,6 +265,17 @@ export interface CohortVersionCaseTable {
   case_id: number;
 }
 
+export interface CohortFindingDecisionTable {
+  cohort_id: number;
+  case_id: number;
+  check_name: string;
+  structure: Generated<string>;
+  decision: 'accepted' | 'excluded';
+  note: string;
+  decided_by: number | null;
+  decided_at: DefaultTimestamp;
+}
+
 export interface CohortVersionReferenceTable {
   cohort_version_id: number;
   case_id: number;
@@ -486,6 +497,7 @@ export interface Database {
   cohort_version: CohortVersionTable;
   cohort_version_case: CohortVersionCaseTable;
   cohort_version_reference: CohortVersionReferenceTable;
+  cohort_finding_decision: CohortFindingDecisionTable;
   contour_set: ContourSetTable;
   contour: ContourTable;
   metric: MetricTable;
@@ -690,6 +702,16 @@ export const schemaColumns = {
     frozen_by: true,
   },
   cohort_version_case: { cohort_version_id: false, case_id: false },
+  cohort_finding_decision: {
+    cohort_id: false,
+    case_id: false,
+    check_name: false,
+    structure: false,
+    decision: false,
+    note: false,
+    decided_by: true,
+    decided_at: false,
+  },
   cohort_version_reference: {
     cohort_version_id: false,
     case_id: false,

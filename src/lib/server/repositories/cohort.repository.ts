@@ -279,3 +279,37 @@ export async function findCheckedContours(db: Db, cohortId: number) {
     .orderBy('c.id')
     .execute();
 }
+
+export async function upsertFindingDecision(
+  db: Db,
+  d: {
+    cohortId: number;
+    caseId: number;
+    check: string;
+    structure: string;
+    decision: 'accepted' | 'excluded';
+    note: string;
+    userId: number | null;
+  },
+): Promise<void> {
+  const values = { decision: d.decision, note: d.note, decided_by: d.userId, decided_at: new Date() };
+  await db
+    .insertInto('cohort_finding_decision')
+    .values({
+      cohort_id: d.cohortId,
+      case_id: d.caseId,
+      check_name: d.check,
+      structure: d.structure,
+      ...values,
+    })
+    .onConflict((oc) => oc.columns(['cohort_id', 'case_id', 'check_name', 'structure']).doUpdateSet(values))
+    .execute();
+}
+
+export async function findFindingDecisions(db: Db, cohortId: number) {
+  return db
+    .selectFrom('cohort_finding_decision')
+    .select(['case_id as caseId', 'check_name as check', 'structure', 'decision', 'note'])
+    .where('cohort_id', '=', cohortId)
+    .execute();
+}

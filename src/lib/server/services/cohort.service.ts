@@ -14,6 +14,7 @@ import {
   findCaseIdsByPseudonym,
   findCasesBySelection,
   findCheckedContours,
+  findFindingDecisions,
   findCohortCases,
   findCohortId,
   findCohortVersions,
@@ -22,6 +23,7 @@ import {
   insertCohortVersion,
   nextCohortVersion,
   removeCaseFromCohort,
+  upsertFindingDecision,
   type CaseSelection,
   type CohortVersionRow,
   type ReferenceCandidate,
@@ -204,6 +206,13 @@ export async function freezeCohort(
   actor: Actor,
 ): Promise<FrozenVersion> {
   const policy = policyOf(input.reference);
+  const open = (await checkCohort(db, name)).findings.filter((f) => f.decision === null);
+  if (open.length)
+    throw new AppError(
+      'CONFLICT',
+      `cohort "${name}" has ${open.length} undecided finding(s); accept each with a note or exclude its case ` +
+        `(contourbench cohort decide):\n${open.map((f) => `  ${f.check}: ${f.message}`).join('\n')}`,
+    );
   return db.transaction().execute(async (tx) => {
     const cohortId = await cohortIdOf(tx, name);
     const [cases, candidates, versions] = await Promise.all([
@@ -277,12 +286,22 @@ export async function cohortVersions(db: Db, name: string): Promise<CohortVersio
  * those most cases of the same laterality have), targets on the wrong side, volume outliers, the same patient
  * twice and masks copied between cases.
  */
+export interface DecidedFinding extends Finding {
+  pseudonym: string;
+  /** what was decided about it, if anything */
+  decision: { decision: 'accepted' | 'excluded'; note: string } | null;
+}
+
 export async function checkCohort(
   db: Db,
   name: string,
   expected?: string[],
-): Promise<{ cohort: string; cases: number; findings: Finding[] }> {
-  const rows = await findCheckedContours(db, await cohortIdOf(db, name));
+): Promise<{ cohort: string; cases: number; findings: DecidedFinding[] }> {
+  const cohortId = await cohortIdOf(db, name);
+  const [rows, decisions] = await Promise.all([
+    findCheckedContours(db, cohortId),
+    findFindingDecisions(db, cohortId),
+  ]);
   const cases = new Map<number, CheckedCase & { contours: CheckedCase['contours'][number][] }>();
   for (const r of rows) {
     let c = cases.get(r.caseId);
@@ -305,5 +324,69 @@ export async function checkCohort(
         setLabel: r.setLabel,
       });
   }
-  return { cohort: name, cases: cases.size, findings: checkCases([...cases.values()], expected) };
+  const decided = new Map(decisions.map((d) => [`${d.caseId}|${d.check}|${d.structure}`, d]));
+  const findings = checkCases([...cases.values()], expected).map((f) => {
+    const d = decided.get(`${f.caseId}|${f.check}|${f.structure ?? ''}`);
+    return {
+      ...f,
+      pseudonym: cases.get(f.caseId)!.pseudonym,
+      decision: d ? { decision: d.decision, note: d.note } : null,
+    };
+  });
+  return { cohort: name, cases: cases.size, findings };
+}
+
+/**
+ * Records what was decided about a finding: accepted with a note (the case stays), or the case excluded
+ * from the cohort (with the note as the reason). Versions are frozen only when every finding is decided.
+ */
+export async function decideFinding(
+  db: Db,
+  name: string,
+  input: {
+    pseudonym: string;
+    check: string;
+    structure?: string;
+    decision: 'accepted' | 'excluded';
+    note: string;
+  },
+  actor: Actor,
+): Promise<void> {
+  if (!input.note.trim()) throw new AppError('INVALID_ARGUMENT', 'write the note: what was checked and why');
+  const checked = await checkCohort(db, name);
+  const finding = checked.findings.find(
+    (f) =>
+      f.pseudonym === input.pseudonym &&
+      f.check === input.check &&
+      (f.structure ?? '') === (input.structure ?? ''),
+  );
+  if (!finding)
+    throw new AppError(
+      'NOT_FOUND',
+      `cohort "${name}" has no ${input.check} finding for ${input.pseudonym}${input.structure ? ` ${input.structure}` : ''}`,
+    );
+  await db.transaction().execute(async (tx) => {
+    const cohortId = await cohortIdOf(tx, name);
+    await upsertFindingDecision(tx, {
+      cohortId,
+      caseId: finding.caseId,
+      check: input.check,
+      structure: input.structure ?? '',
+      decision: input.decision,
+      note: input.note.trim(),
+      userId: actor.userId,
+    });
+    if (input.decision === 'excluded') await removeCaseFromCohort(tx, cohortId, finding.caseId);
+    await audit(tx, actor, {
+      action: `cohort.finding_${input.decision}`,
+      objectType: 'cohort',
+      objectId: name,
+      details: {
+        case: input.pseudonym,
+        check: input.check,
+        structure: input.structure ?? null,
+        note: input.note.trim(),
+      },
+    });
+  });
 }
