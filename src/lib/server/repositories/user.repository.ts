@@ -276,10 +276,10 @@ export async function insertApiToken(
 export async function findTokenUser(
   db: Db,
   digest: string,
-): Promise<(UserRow & { tokenId: number }) | undefined> {
+): Promise<(UserRow & { tokenId: number; lastUsedAt: Date | null }) | undefined> {
   const row = await userColumns(db)
     .innerJoin('api_token', 'api_token.user_id', 'app_user.id')
-    .select('api_token.id as tokenId')
+    .select(['api_token.id as tokenId', 'api_token.last_used_at as tokenLastUsedAt'])
     .where('api_token.token_sha256', '=', digest)
     .where('api_token.revoked_at', 'is', null)
     .where((eb) =>
@@ -287,18 +287,11 @@ export async function findTokenUser(
     )
     .where('app_user.is_active', '=', true)
     .executeTakeFirst();
-  return row && { ...mapUser(row), tokenId: row.tokenId };
+  return row && { ...mapUser(row), tokenId: row.tokenId, lastUsedAt: row.tokenLastUsedAt };
 }
 
 export async function markTokenUsed(db: Db, tokenId: number): Promise<void> {
-  await db
-    .updateTable('api_token')
-    .set({ last_used_at: new Date() })
-    .where('id', '=', tokenId)
-    .where((eb) =>
-      eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(Date.now() - 60_000))]),
-    )
-    .execute();
+  await db.updateTable('api_token').set({ last_used_at: new Date() }).where('id', '=', tokenId).execute();
 }
 
 export async function listApiTokens(db: Db, userId?: number): Promise<ApiTokenRow[]> {

@@ -1,11 +1,4 @@
-import {
-  can,
-  isRoleName,
-  type Permission,
-  type RoleName,
-  roleNames,
-  siteScope,
-} from '../../core/access/permissions';
+import { isRoleName, type RoleName, roleNames, siteScope } from '../../core/access/permissions';
 import { AppError } from '../../core/errors';
 import { hashPassword, passwordProblem, UNUSABLE_HASH, verifyPassword } from '../auth/password';
 import { newSecret, secretDigest } from '../auth/secret';
@@ -89,16 +82,6 @@ function principalOf(row: UserRow, via: Principal['via']): Principal {
     sites: siteScope(row.role, row.siteCodes),
     via,
   };
-}
-
-export function requirePermission(principal: Principal | null, permission: Permission): Principal {
-  if (!principal) throw new AppError('UNAUTHENTICATED', 'sign in first');
-  if (!can(principal.role, permission))
-    throw new AppError(
-      'FORBIDDEN',
-      `the ${principal.role} role has no access to ${permission.replace('_', ' ')}`,
-    );
-  return principal;
 }
 
 export function requirePrincipal(principal: Principal | null | undefined): Principal {
@@ -444,6 +427,8 @@ export async function principalOfToken(db: Db, token: string): Promise<Principal
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
   const row = await findTokenUser(db, secretDigest(token));
   if (!row) return undefined;
-  await markTokenUsed(db, row.tokenId);
+  // the time of last use is kept to the minute, as a session's last sight is
+  if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() > 60_000)
+    await markTokenUsed(db, row.tokenId);
   return principalOf(row, 'token');
 }
