@@ -1,8 +1,6 @@
 import { errorResponse } from '$lib/server/http';
-import { sharedRuntime } from '$lib/server/runtime';
-import { requirePrincipal } from '$lib/server/services/account.service';
-import { caseSlice, int16LittleEndian, requireCaseAccess } from '$lib/server/services/case-viewer.service';
-import { parseCaseId, parseViewerQuery, planeQuery } from '../viewer-params';
+import { caseSlice, int16LittleEndian } from '$lib/server/services/case-viewer.service';
+import { planeQuery, viewerRequest } from '../viewer-params';
 import type { RequestHandler } from './$types';
 
 /**
@@ -10,18 +8,10 @@ import type { RequestHandler } from './$types';
  * the displayed plane. The headers give its size, pixel spacing (mm, between columns then rows) and the
  * number of planes of that orientation.
  */
-export const GET: RequestHandler = async ({ params, url, locals }) => {
+export const GET: RequestHandler = async (event) => {
   try {
-    const caseId = parseCaseId(params.id);
-    const query = parseViewerQuery(planeQuery, url);
-    const runtime = await sharedRuntime();
-    await requireCaseAccess(runtime.database.db, requirePrincipal(locals.principal), caseId);
-    const slice = await caseSlice(
-      { db: runtime.database.db, blobs: runtime.blobs },
-      caseId,
-      query.plane,
-      query.index,
-    );
+    const { caseId, query, deps } = await viewerRequest(event, planeQuery);
+    const slice = await caseSlice(deps, caseId, query.plane, query.index);
     // the CT blob is content-addressed: a URL naming the current content always gets the same bytes
     const current =
       query.v !== undefined && slice.volumeBlobSha256.startsWith(query.v) && query.v.length >= 16;
