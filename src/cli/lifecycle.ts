@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Actor } from '../lib/server/services/account.service';
 import { readFile } from 'node:fs/promises';
 import { AppError, errorMessage } from '../lib/core/errors';
@@ -6,6 +7,7 @@ import { loadConfig, type Config } from '../lib/server/config';
 import type { Db } from '../lib/server/db/connection';
 import { openDatabase } from '../lib/server/db/database';
 import { createLogger, type Logger } from '../lib/server/logger';
+import { FileBlobStore, type BlobStore } from '../lib/server/storage/blob-store';
 
 /**
  * Runs `shutdown` on the first SIGINT or SIGTERM and exits when it settles; a second signal exits at
@@ -61,6 +63,16 @@ export async function withCliDatabase<T>(
   } finally {
     await opened.close();
   }
+}
+
+/** The configured database and blob store, for one command's work (see withCliDatabase). */
+export async function withCliStores<T>(
+  name: string,
+  work: (deps: { db: Db; blobs: BlobStore }, config: Config) => Promise<T>,
+): Promise<T> {
+  return withCliDatabase(name, (db, config) =>
+    work({ db, blobs: new FileBlobStore(path.join(config.dataDir, 'blobs')) }, config),
+  );
 }
 
 /**

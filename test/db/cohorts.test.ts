@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReferencePolicy } from '../../src/lib/core/cohorts/reference-policy';
@@ -10,9 +13,12 @@ import {
   freezeCohort,
   stratification,
 } from '../../src/lib/server/services/cohort.service';
+import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 let database: TestDatabase;
+let blobDir: string;
+const deps = () => ({ db: database.db, blobs: new FileBlobStore(blobDir) });
 const actor = { userId: null, label: 'test' };
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 let blobCounter = 0;
@@ -20,6 +26,7 @@ let blobCounter = 0;
 /** Two sites, six cases; each case has EXPERT's and RO2's Heart and Lung_L and a STAPLE set (not on case 6). */
 beforeAll(async () => {
   database = await createTestDatabase();
+  blobDir = await mkdtemp(path.join(os.tmpdir(), 'contourbench-cohorts-'));
   const db = database.db;
   const structures = new Map<string, number>();
   for (const name of ['Heart', 'Lung_L'])
@@ -120,6 +127,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await database?.destroy();
+  if (blobDir) await rm(blobDir, { recursive: true, force: true });
 });
 
 describe('cohorts', () => {
@@ -156,11 +164,11 @@ describe('cohorts', () => {
     const all = await createCohort(database.db, { name: 'all', selection: {} }, actor);
     expect(all.cases).toBe(6);
     const policy = ['*=staple', 'Lung_L=observer:EXPERT'];
-    const first = await freezeCohort(database.db, 'all', { reference: policy, note: 'commissioning' }, actor);
+    const first = await freezeCohort(deps(), 'all', { reference: policy, note: 'commissioning' }, actor);
     // B-3 has no STAPLE set: its Heart has no reference, its Lung_L has EXPERT's
     expect(first).toMatchObject({ version: 1, cases: 6, references: 11, created: true });
     expect(first.contentSha256).toMatch(/^[0-9a-f]{64}$/);
-    const again = await freezeCohort(database.db, 'all', { reference: [...policy].reverse() }, actor);
+    const again = await freezeCohort(deps(), 'all', { reference: [...policy].reverse() }, actor);
     expect(again).toMatchObject({ version: 1, created: false, contentSha256: first.contentSha256 });
 
     const references = await database.db
@@ -181,7 +189,7 @@ describe('cohorts', () => {
     await expect(sql`update cohort_version set note = 'x'`.execute(database.db)).rejects.toThrow(/frozen/);
     await expect(sql`delete from cohort_version_case`.execute(database.db)).rejects.toThrow(/frozen/);
     await changeCohortCases(database.db, 'all', { remove: ['B-3'], reason: 'no STAPLE consensus' }, actor);
-    const second = await freezeCohort(database.db, 'all', { reference: policy }, actor);
+    const second = await freezeCohort(deps(), 'all', { reference: policy }, actor);
     expect(second).toMatchObject({ version: 2, cases: 5, references: 10, created: true });
     expect(second.contentSha256).not.toBe(first.contentSha256);
     const versions = await cohortVersions(database.db, 'all');
@@ -211,50 +219,49 @@ describe('cohorts', () => {
     await expect(changeCohortCases(database.db, 'all', { add: ['A-1'], reason: ' ' }, actor)).rejects.toThrow(
       /reason/,
     );
-    await expect(freezeCohort(database.db, 'all', { reference: ['Heart=staple'] }, actor)).rejects.toThrow(
+    await expect(freezeCohort(deps(), 'all', { reference: ['Heart=staple'] }, actor)).rejects.toThrow(
       /rule for every structure/,
     );
-    await expect(freezeCohort(database.db, 'nope', { reference: ['*=staple'] }, actor)).rejects.toMatchObject(
-      {
-        code: 'NOT_FOUND',
-      },
-    );
-    expect(() => parseReferencePolicy(['*=majority'])).toThrow(/expected staple or observer:CODE/);
+    await expect(freezeCohort(deps(), 'nope', { reference: ['*=staple'] }, actor)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(() => parseReferencePolicy(['*=vote'])).toThrow(/expected staple, majority or observer:CODE/);
+    expect(parseReferencePolicy(['*=majority']).default).toEqual({ kind: 'majority' });
   });
 
   it('checks the cases of a cohort from the database: a patient imported twice is found', async () => {
-    expect((await checkCohort(database.db, 'all')).findings).toEqual([]);
+    expect((await checkCohort(deps(), 'all')).findings).toEqual([]);
     await sql`update patient_case set patient_key_sha256 = ${'f'.repeat(64)}
       where pseudonym in ('A-1', 'B-2')`.execute(database.db);
-    const checked = await checkCohort(database.db, 'all');
+    const checked = await checkCohort(deps(), 'all');
     expect(checked.cases).toBe(5);
     expect(checked.findings.map((f) => [f.check, f.message])).toEqual([
       ['duplicate_case', 'B-2 is the same patient as A-1: keep one, or say why both belong'],
     ]);
     // no version while a finding is undecided
-    await expect(freezeCohort(database.db, 'all', { reference: ['*=staple'] }, actor)).rejects.toThrow(
+    await expect(freezeCohort(deps(), 'all', { reference: ['*=staple'] }, actor)).rejects.toThrow(
       /1 undecided finding.*\n {2}duplicate_case: B-2 is the same patient as A-1/s,
     );
     await expect(
       decideFinding(
-        database.db,
+        deps(),
         'all',
         { pseudonym: 'A-1', check: 'duplicate_case', decision: 'accepted', note: 'x' },
         actor,
       ),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await decideFinding(
-      database.db,
+      deps(),
       'all',
       { pseudonym: 'B-2', check: 'duplicate_case', decision: 'accepted', note: 'second course, other side' },
       actor,
     );
-    expect((await checkCohort(database.db, 'all')).findings[0]!.decision).toEqual({
+    expect((await checkCohort(deps(), 'all')).findings[0]!.decision).toEqual({
       decision: 'accepted',
       note: 'second course, other side',
     });
     const frozen = await freezeCohort(
-      database.db,
+      deps(),
       'all',
       { reference: ['*=staple', 'Lung_L=observer:EXPERT'] },
       actor,
@@ -262,12 +269,12 @@ describe('cohorts', () => {
     expect(frozen).toMatchObject({ version: 2, created: false });
     // excluding instead takes the case out of the cohort
     await decideFinding(
-      database.db,
+      deps(),
       'all',
       { pseudonym: 'B-2', check: 'duplicate_case', decision: 'excluded', note: 'duplicate import' },
       actor,
     );
-    const after = await checkCohort(database.db, 'all');
+    const after = await checkCohort(deps(), 'all');
     expect(after.cases).toBe(4);
     expect(after.findings).toEqual([]);
   });

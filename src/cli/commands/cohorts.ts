@@ -8,7 +8,7 @@ import {
   freezeCohort,
   stratification,
 } from '../../lib/server/services/cohort.service';
-import { cliActor, withCliDatabase } from '../lifecycle';
+import { cliActor, withCliDatabase, withCliStores } from '../lifecycle';
 import { collect, textTable } from '../options';
 
 export function registerCohorts(program: Command): void {
@@ -75,7 +75,7 @@ export function registerCohorts(program: Command): void {
     .argument('<name>', 'cohort name')
     .option(
       '--reference <rule>',
-      'reference policy entry, e.g. "*=staple" or "Heart=observer:EXPERT" (repeatable)',
+      'reference policy entry, e.g. "*=staple", "*=majority" or "Heart=observer:EXPERT" (repeatable)',
       collect,
     )
     .option('--json', 'as JSON')
@@ -120,8 +120,8 @@ export function registerCohorts(program: Command): void {
     )
     .option('--json', 'as JSON')
     .action(async (name: string, options: { structure?: string[]; json?: boolean }) => {
-      await withCliDatabase('cohort', async (db) => {
-        const checked = await checkCohort(db, name, options.structure);
+      await withCliStores('cohort', async (deps) => {
+        const checked = await checkCohort(deps, name, options.structure);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(checked, null, 2)}\n`);
           return;
@@ -152,9 +152,9 @@ export function registerCohorts(program: Command): void {
         name: string,
         options: { case: string; check: string; structure?: string; exclude?: boolean; note: string },
       ) => {
-        await withCliDatabase('cohort', async (db) => {
+        await withCliStores('cohort', async (deps) => {
           await decideFinding(
-            db,
+            deps,
             name,
             {
               pseudonym: options.case,
@@ -177,13 +177,13 @@ export function registerCohorts(program: Command): void {
     .argument('<name>', 'cohort name')
     .requiredOption(
       '--reference <rule>',
-      'reference policy entry: "*=staple", "Heart=observer:EXPERT" (repeatable)',
+      'reference policy entry: "*=staple", "*=majority", "Heart=observer:EXPERT" (repeatable)',
       collect,
     )
     .option('--note <text>', 'what this version is for', '')
     .action(async (name: string, options: { reference: string[]; note: string }) => {
-      await withCliDatabase('cohort', async (db) => {
-        const frozen = await freezeCohort(db, name, options, cliActor());
+      await withCliStores('cohort', async (deps) => {
+        const frozen = await freezeCohort(deps, name, options, cliActor());
         process.stdout.write(
           `${frozen.created ? 'Froze' : 'Unchanged since'} "${name}" version ${frozen.version}: ${frozen.cases} case(s), ` +
             `${frozen.references} reference contour(s), sha256 ${frozen.contentSha256}\n`,

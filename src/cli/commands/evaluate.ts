@@ -36,6 +36,10 @@ export function registerEvaluate(program: Command): void {
     .description('run a registered model over a cohort and store every metric (one job per case)')
     .option('--model <name@version>', 'registered model version')
     .option('--cohort <name>', 'cohort of cases')
+    .option(
+      '--cohort-version <n>',
+      "a frozen version of the cohort: its cases, against the version's reference contours",
+    )
     .option('--in-process', 'run the jobs in this process too')
     .option('--concurrency <n>', 'jobs at a time with --in-process', '1')
     .option('--no-wait', 'create the run and return')
@@ -47,6 +51,7 @@ export function registerEvaluate(program: Command): void {
       async (options: {
         model?: string;
         cohort?: string;
+        cohortVersion?: string;
         inProcess?: boolean;
         concurrency: string;
         wait: boolean;
@@ -119,15 +124,19 @@ export function registerEvaluate(program: Command): void {
           } else {
             const model = parseOption(z.string().min(3), '--model', options.model);
             const cohort = parseOption(z.string().min(1), '--cohort', options.cohort);
-            const run = await createEvaluationRun(db, { model, cohort });
+            const version =
+              options.cohortVersion === undefined
+                ? undefined
+                : parseOption(z.coerce.number().int().positive(), '--cohort-version', options.cohortVersion);
+            const run = await createEvaluationRun(db, { model, cohort, version });
             await audit(db, cliActor(), {
               action: 'run.create',
               objectType: 'evaluation_run',
               objectId: run.runId,
-              details: { model, cohort },
+              details: { model, cohort, version: version ?? null },
             });
             process.stdout.write(
-              `Run ${run.runId}: ${model} over cohort ${cohort}, ${run.cases} case(s) queued.\n`,
+              `Run ${run.runId}: ${model} over cohort ${cohort}${version === undefined ? '' : ` version ${version}`}, ${run.cases} case(s) queued.\n`,
             );
             runId = run.runId;
             cases = run.cases;

@@ -1,9 +1,10 @@
 /**
- * Which contour set is the reference of each structure in a frozen cohort version: a named observer's, or
- * the STAPLE consensus. A policy has a rule for every structure ("*") and may name other rules per
+ * Which contour set is the reference of each structure in a frozen cohort version: a named observer's, the
+ * STAPLE consensus, or the majority vote of the case's physicians. A policy has a rule for every structure ("*") and may name other rules per
  * structure (TG-263 name).
  */
-export type ReferenceRule = { kind: 'observer'; observer: string } | { kind: 'staple' };
+export type ReferenceRule =
+  { kind: 'observer'; observer: string } | { kind: 'staple' } | { kind: 'majority' };
 
 export interface ReferencePolicy {
   default: ReferenceRule;
@@ -12,9 +13,10 @@ export interface ReferencePolicy {
 
 function parseRule(text: string, entry: string): ReferenceRule {
   if (text === 'staple') return { kind: 'staple' };
+  if (text === 'majority') return { kind: 'majority' };
   const observer = /^observer:([A-Za-z0-9][A-Za-z0-9_.-]*)$/.exec(text);
   if (observer) return { kind: 'observer', observer: observer[1]! };
-  throw new RangeError(`reference "${entry}": expected staple or observer:CODE after "="`);
+  throw new RangeError(`reference "${entry}": expected staple, majority or observer:CODE after "="`);
 }
 
 /** Parses entries like "*=staple", "Heart=observer:EXPERT"; the "*" entry is required. */
@@ -35,7 +37,9 @@ export function parseReferencePolicy(entries: readonly string[]): ReferencePolic
     }
   }
   if (!fallback)
-    throw new RangeError('reference: give the rule for every structure as *=staple or *=observer:CODE');
+    throw new RangeError(
+      'reference: give the rule for every structure as *=staple, *=majority or *=observer:CODE',
+    );
   return { default: fallback, structures };
 }
 
@@ -44,7 +48,9 @@ export function ruleFor(policy: ReferencePolicy, structure: string): ReferenceRu
 }
 
 export function describeRule(rule: ReferenceRule): string {
-  return rule.kind === 'staple' ? 'the STAPLE consensus' : `observer ${rule.observer}`;
+  if (rule.kind === 'staple') return 'the STAPLE consensus';
+  if (rule.kind === 'majority') return 'the majority vote';
+  return `observer ${rule.observer}`;
 }
 
 /** One case of a version as the content digest sees it. */

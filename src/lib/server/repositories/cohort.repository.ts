@@ -313,3 +313,107 @@ export async function findFindingDecisions(db: Db, cohortId: number) {
     .where('cohort_id', '=', cohortId)
     .execute();
 }
+
+export interface CohortListRow {
+  name: string;
+  description: string;
+  createdAt: Date;
+  cases: number;
+  versions: number;
+  latestVersion: number | null;
+  runs: number;
+}
+
+/** Every cohort with its case, version and run counts, by name. */
+export async function findCohorts(db: Db): Promise<CohortListRow[]> {
+  return db
+    .selectFrom('cohort as co')
+    .select((eb) => [
+      'co.name',
+      'co.description',
+      'co.created_at as createdAt',
+      eb
+        .selectFrom('cohort_case')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .whereRef('cohort_case.cohort_id', '=', 'co.id')
+        .as('cases'),
+      eb
+        .selectFrom('cohort_version')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .whereRef('cohort_version.cohort_id', '=', 'co.id')
+        .as('versions'),
+      eb
+        .selectFrom('cohort_version')
+        .select(sql<number>`max(version)`.as('n'))
+        .whereRef('cohort_version.cohort_id', '=', 'co.id')
+        .as('latestVersion'),
+      eb
+        .selectFrom('evaluation_run')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .whereRef('evaluation_run.cohort_id', '=', 'co.id')
+        .as('runs'),
+    ])
+    .orderBy('co.name')
+    .execute() as Promise<CohortListRow[]>;
+}
+
+export interface CohortMemberRow extends CohortCaseRow {
+  acquisitionDate: string | null;
+  reason: string;
+  addedAt: Date;
+}
+
+/** The cases of a cohort with why and when each was added, by pseudonym. */
+export async function findCohortMembers(db: Db, cohortId: number): Promise<CohortMemberRow[]> {
+  return db
+    .selectFrom('cohort_case as cc')
+    .innerJoin('patient_case as c', 'c.id', 'cc.case_id')
+    .innerJoin('site as s', 's.id', 'c.site_id')
+    .select([
+      'c.id as caseId',
+      'c.pseudonym',
+      's.code as site',
+      'c.laterality',
+      'c.surgery_type as surgery',
+      'c.protocol',
+      sql<string | null>`to_char(c.acquisition_date, 'YYYY-MM-DD')`.as('acquisitionDate'),
+      'cc.reason',
+      'cc.added_at as addedAt',
+    ])
+    .where('cc.cohort_id', '=', cohortId)
+    .orderBy('c.pseudonym')
+    .execute();
+}
+
+export interface CohortRunRow {
+  runId: number;
+  model: string;
+  cohortVersion: number | null;
+  status: string;
+  createdAt: Date;
+  jobsTotal: number;
+  jobsSucceeded: number;
+  jobsFailed: number;
+}
+
+/** The evaluation runs over a cohort, newest first, with the version each evaluated. */
+export async function findCohortRuns(db: Db, cohortId: number): Promise<CohortRunRow[]> {
+  return db
+    .selectFrom('evaluation_run as r')
+    .innerJoin('model_version as mv', 'mv.id', 'r.model_version_id')
+    .innerJoin('model as m', 'm.id', 'mv.model_id')
+    .leftJoin('cohort_version as v', 'v.id', 'r.cohort_version_id')
+    .select([
+      'r.id as runId',
+      sql<string>`m.name || '@' || mv.version`.as('model'),
+      'v.version as cohortVersion',
+      'r.status',
+      'r.created_at as createdAt',
+      'r.jobs_total as jobsTotal',
+      'r.jobs_succeeded as jobsSucceeded',
+      'r.jobs_failed as jobsFailed',
+    ])
+    .where('r.cohort_id', '=', cohortId)
+    .orderBy('r.id', 'desc')
+    .execute();
+}

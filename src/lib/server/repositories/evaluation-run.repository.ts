@@ -22,10 +22,42 @@ export async function findCohortCasesWithQueue(
     .execute();
 }
 
+/** The cases of a frozen cohort version with the worker queue of each case's site. */
+export async function findVersionCasesWithQueue(
+  db: Db,
+  cohortVersionId: number,
+): Promise<Array<{ caseId: number; queue: string | null }>> {
+  return db
+    .selectFrom('cohort_version_case as vc')
+    .innerJoin('patient_case', 'patient_case.id', 'vc.case_id')
+    .innerJoin('site', 'site.id', 'patient_case.site_id')
+    .select(['patient_case.id as caseId', 'site.worker_queue as queue'])
+    .where('vc.cohort_version_id', '=', cohortVersionId)
+    .orderBy('patient_case.id')
+    .execute();
+}
+
+/** A version of a cohort by cohort id and version number. */
+export async function findCohortVersion(
+  db: Db,
+  cohortId: number,
+  version: number,
+): Promise<{ id: number; contentSha256: string; policy: Record<string, unknown> } | undefined> {
+  return db
+    .selectFrom('cohort_version')
+    .select(['id', 'content_sha256 as contentSha256', 'reference_policy as policy'])
+    .where('cohort_id', '=', cohortId)
+    .where('version', '=', version)
+    .executeTakeFirst() as Promise<
+    { id: number; contentSha256: string; policy: Record<string, unknown> } | undefined
+  >;
+}
+
 export async function insertEvaluationRun(
   db: Db,
   values: {
     cohortId: number;
+    cohortVersionId?: number | null;
     modelVersionId: number;
     parameters: Record<string, unknown>;
     jobsTotal: number;
@@ -36,6 +68,7 @@ export async function insertEvaluationRun(
     .insertInto('evaluation_run')
     .values({
       cohort_id: values.cohortId,
+      cohort_version_id: values.cohortVersionId ?? null,
       model_version_id: values.modelVersionId,
       parameters: values.parameters,
       jobs_total: values.jobsTotal,
@@ -115,6 +148,8 @@ export async function refreshRunCounters(db: Db, runId: number): Promise<RunStat
 export interface RunRow {
   status: RunStatus;
   cohortId: number;
+  /** the frozen cohort version the run evaluated, or null for the cohort's current cases */
+  cohortVersionId: number | null;
   modelVersionId: number;
   jobsTotal: number;
   jobsSucceeded: number;
@@ -129,6 +164,7 @@ export async function findRun(db: Db, runId: number): Promise<RunRow | undefined
     .select([
       'status',
       'cohort_id as cohortId',
+      'cohort_version_id as cohortVersionId',
       'model_version_id as modelVersionId',
       'jobs_total as jobsTotal',
       'jobs_succeeded as jobsSucceeded',

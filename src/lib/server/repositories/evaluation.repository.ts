@@ -75,7 +75,48 @@ export async function findReferenceContours(
     ])
     .where('contour_set.case_id', '=', caseId)
     .where('contour_set.image_series_id', '=', seriesId)
-    .where('contour_set.source', 'in', ['physician', 'consensus'])
+    // physicians' sets and the STAPLE consensus; other consensus variants (majority vote) are references
+    // only where a frozen cohort version chose them
+    .where((eb) =>
+      eb.or([
+        eb('contour_set.source', '=', 'physician'),
+        eb.and([eb('contour_set.source', '=', 'consensus'), eb('contour_set.variant', '=', 'staple')]),
+      ]),
+    )
+    .where('structure.tg263_name', 'in', [...structures])
+    .orderBy('contour_set.id')
+    .orderBy('structure.tg263_name')
+    .execute();
+  return rows as ReferenceContour[];
+}
+
+/**
+ * The references a frozen cohort version chose for a case, for these structures: the contour set and the
+ * mask as frozen (by its sha256), so a later recomputation of that set does not change what the version
+ * evaluates against.
+ */
+export async function findVersionReferences(
+  db: Db,
+  cohortVersionId: number,
+  caseId: number,
+  structures: readonly string[],
+): Promise<ReferenceContour[]> {
+  if (structures.length === 0) return [];
+  const rows = await db
+    .selectFrom('cohort_version_reference as vr')
+    .innerJoin('contour_set', 'contour_set.id', 'vr.contour_set_id')
+    .innerJoin('structure', 'structure.id', 'vr.structure_id')
+    .leftJoin('observer', 'observer.id', 'contour_set.observer_id')
+    .select([
+      'contour_set.id as setId',
+      'contour_set.source as source',
+      'observer.code as observerCode',
+      'structure.tg263_name as tg263Name',
+      'structure.id as structureId',
+      'vr.mask_blob_sha256 as maskBlobSha256',
+    ])
+    .where('vr.cohort_version_id', '=', cohortVersionId)
+    .where('vr.case_id', '=', caseId)
     .where('structure.tg263_name', 'in', [...structures])
     .orderBy('contour_set.id')
     .orderBy('structure.tg263_name')

@@ -9,6 +9,7 @@ import {
 import { checkCases, type CheckedCase, type Finding } from '../../core/cohorts/case-checks';
 import { AppError, errorMessage } from '../../core/errors';
 import type { Db } from '../db/connection';
+import type { BlobStore } from '../storage/blob-store';
 import {
   addCaseToCohort,
   findCaseIdsByPseudonym,
@@ -17,6 +18,9 @@ import {
   findFindingDecisions,
   findCohortCases,
   findCohortId,
+  findCohortMembers,
+  findCohortRuns,
+  findCohorts,
   findCohortVersions,
   findReferenceCandidates,
   insertCohort,
@@ -25,12 +29,22 @@ import {
   removeCaseFromCohort,
   upsertFindingDecision,
   type CaseSelection,
+  type CohortListRow,
+  type CohortMemberRow,
+  type CohortRunRow,
   type CohortVersionRow,
   type ReferenceCandidate,
 } from '../repositories/cohort.repository';
 import { type Actor, audit } from './account.service';
+import { computeMajorityVote, MAJORITY_VARIANT, STAPLE_VARIANT } from './consensus.service';
 
-export type { CaseSelection, CohortVersionRow };
+/** What the checks (masks are read) and freezing (majority votes are computed) need. */
+export interface CohortDeps {
+  db: Db;
+  blobs: BlobStore;
+}
+
+export type { CaseSelection, CohortListRow, CohortMemberRow, CohortRunRow, CohortVersionRow };
 
 async function cohortIdOf(db: Db, name: string): Promise<number> {
   const id = await findCohortId(db, name);
@@ -107,8 +121,10 @@ function chooseReferences(policy: ReferencePolicy, candidates: readonly Referenc
     const rule = ruleFor(policy, c.structure);
     const fits =
       rule.kind === 'staple'
-        ? c.source === 'consensus'
-        : c.source === 'physician' && c.observer === rule.observer;
+        ? c.source === 'consensus' && c.variant === STAPLE_VARIANT
+        : rule.kind === 'majority'
+          ? c.source === 'consensus' && c.variant === MAJORITY_VARIANT
+          : c.source === 'physician' && c.observer === rule.observer;
     const key = `${c.caseId}|${c.structureId}`;
     if (fits && !chosen.has(key)) chosen.set(key, c);
   }
@@ -160,9 +176,19 @@ export async function stratification(
     contoured.get(c.structure)!.add(c.caseId);
   }
   const referenced = new Map<string, number>();
-  if (policy)
+  if (policy) {
+    const count = (structure: string) => referenced.set(structure, (referenced.get(structure) ?? 0) + 1);
     for (const r of chooseReferences(policy, candidates).chosen)
-      referenced.set(r.structure, (referenced.get(r.structure) ?? 0) + 1);
+      if (ruleFor(policy, r.structure).kind !== 'majority') count(r.structure);
+    // a majority vote is computed on freezing, for every case with two physicians' contours or more
+    const physicians = new Map<string, number>();
+    for (const c of candidates)
+      if (c.source === 'physician' && ruleFor(policy, c.structure).kind === 'majority') {
+        const key = `${c.caseId}|${c.structure}`;
+        physicians.set(key, (physicians.get(key) ?? 0) + 1);
+        if (physicians.get(key) === 2) count(c.structure);
+      }
+  }
   return {
     cohort: name,
     cases: cases.length,
@@ -198,21 +224,28 @@ export interface FrozenVersion {
 /**
  * Freezes the cohort as it is now: its cases and, per case and structure, the reference set the policy
  * picks, under a sha256 of that content. Freezing unchanged content again returns the latest version.
+ * When the policy names the majority vote, each case's vote is computed (and stored) first.
  */
 export async function freezeCohort(
-  db: Db,
+  deps: CohortDeps,
   name: string,
   input: { reference: string[]; note?: string },
   actor: Actor,
 ): Promise<FrozenVersion> {
+  const { db } = deps;
   const policy = policyOf(input.reference);
-  const open = (await checkCohort(db, name)).findings.filter((f) => f.decision === null);
+  const open = (await checkCohort(deps, name)).findings.filter((f) => f.decision === null);
   if (open.length)
     throw new AppError(
       'CONFLICT',
       `cohort "${name}" has ${open.length} undecided finding(s); accept each with a note or exclude its case ` +
         `(contourbench cohort decide):\n${open.map((f) => `  ${f.check}: ${f.message}`).join('\n')}`,
     );
+  const usesMajority =
+    policy.default.kind === 'majority' || Object.values(policy.structures).some((r) => r.kind === 'majority');
+  if (usesMajority)
+    for (const c of await findCohortCases(db, await cohortIdOf(db, name)))
+      await computeMajorityVote(deps, c.caseId);
   return db.transaction().execute(async (tx) => {
     const cohortId = await cohortIdOf(tx, name);
     const [cases, candidates, versions] = await Promise.all([
@@ -293,10 +326,11 @@ export interface DecidedFinding extends Finding {
 }
 
 export async function checkCohort(
-  db: Db,
+  deps: CohortDeps,
   name: string,
   expected?: string[],
 ): Promise<{ cohort: string; cases: number; findings: DecidedFinding[] }> {
+  const { db } = deps;
   const cohortId = await cohortIdOf(db, name);
   const [rows, decisions] = await Promise.all([
     findCheckedContours(db, cohortId),
@@ -341,7 +375,7 @@ export async function checkCohort(
  * from the cohort (with the note as the reason). Versions are frozen only when every finding is decided.
  */
 export async function decideFinding(
-  db: Db,
+  deps: CohortDeps,
   name: string,
   input: {
     pseudonym: string;
@@ -353,7 +387,8 @@ export async function decideFinding(
   actor: Actor,
 ): Promise<void> {
   if (!input.note.trim()) throw new AppError('INVALID_ARGUMENT', 'write the note: what was checked and why');
-  const checked = await checkCohort(db, name);
+  const { db } = deps;
+  const checked = await checkCohort(deps, name);
   const finding = checked.findings.find(
     (f) =>
       f.pseudonym === input.pseudonym &&
@@ -389,4 +424,28 @@ export async function decideFinding(
       },
     });
   });
+}
+
+/** Every cohort with its counts of cases, versions and runs. */
+export function listCohorts(db: Db): Promise<CohortListRow[]> {
+  return findCohorts(db);
+}
+
+export interface CohortOverview {
+  name: string;
+  cases: CohortMemberRow[];
+  versions: CohortVersionRow[];
+  /** evaluation runs over the cohort, newest first, each with the cohort version it evaluated (or null) */
+  runs: CohortRunRow[];
+}
+
+/** A cohort's cases (with the reason each was added), its frozen versions and the runs over it. */
+export async function cohortOverview(db: Db, name: string): Promise<CohortOverview> {
+  const cohortId = await cohortIdOf(db, name);
+  const [cases, versions, runs] = await Promise.all([
+    findCohortMembers(db, cohortId),
+    findCohortVersions(db, cohortId),
+    findCohortRuns(db, cohortId),
+  ]);
+  return { name, cases, versions, runs };
 }

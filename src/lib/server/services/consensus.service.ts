@@ -1,3 +1,4 @@
+import { majorityVote } from '../../core/consensus/majority-vote';
 import { staple, type StapleRater } from '../../core/consensus/staple';
 import { AppError } from '../../core/errors';
 import { computeMetrics, type MetricResult } from '../../core/metrics/metric-set';
@@ -43,6 +44,35 @@ export interface ConsensusSummary {
   pairRows: number;
 }
 
+/** A case's CT grid and its physician contours by structure: the raters of a consensus. */
+async function caseRaters(db: Db, caseId: number) {
+  const image = await findCaseImage(db, caseId);
+  if (image === undefined) throw new AppError('NOT_FOUND', `case ${caseId} has no stored CT volume`);
+  // the grid only: the masks are compared, the CT's voxels are not needed
+  const grid = caseGrid(image);
+  const gridVoxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
+  const byStructure = new Map<string, RaterContour[]>();
+  for (const contour of await findPhysicianContours(db, caseId, image.seriesId)) {
+    const list = byStructure.get(contour.tg263Name) ?? [];
+    list.push(contour);
+    byStructure.set(contour.tg263Name, list);
+  }
+  const voxelCc = (grid.spacingMm[0] * grid.spacingMm[1] * grid.spacingMm[2]) / 1000;
+  return { image, grid, gridVoxels, voxelCc, byStructure };
+}
+
+/** The raters' masks of one structure, each checked to lie on the case's grid. */
+async function raterMasks(blobs: BlobStore, raters: readonly RaterContour[], gridVoxels: number) {
+  const masks = await Promise.all(raters.map((r) => blobs.get(r.maskBlobSha256)));
+  for (const [j, mask] of masks.entries())
+    if (mask.length !== gridVoxels)
+      throw new AppError(
+        'INVALID_INPUT',
+        `contour set ${raters[j]!.setId} ${raters[j]!.tg263Name}: mask has ${mask.length} voxels, the CT ${gridVoxels}`,
+      );
+  return masks;
+}
+
 /**
  * The STAPLE consensus of a case: for every structure drawn by at least two physicians (every observer's
  * set on the case's CT counts as a rater), the consensus mask and each rater's sensitivity and
@@ -56,18 +86,7 @@ export async function computeStapleConsensus(
   caseId: number,
 ): Promise<ConsensusSummary> {
   const { db, blobs } = deps;
-  const image = await findCaseImage(db, caseId);
-  if (image === undefined) throw new AppError('NOT_FOUND', `case ${caseId} has no stored CT volume`);
-  // the grid only: the masks are compared, the CT's voxels are not needed
-  const grid = caseGrid(image);
-  const gridVoxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
-  const byStructure = new Map<string, RaterContour[]>();
-  for (const contour of await findPhysicianContours(db, caseId, image.seriesId)) {
-    const list = byStructure.get(contour.tg263Name) ?? [];
-    list.push(contour);
-    byStructure.set(contour.tg263Name, list);
-  }
-  const voxelCc = (grid.spacingMm[0] * grid.spacingMm[1] * grid.spacingMm[2]) / 1000;
+  const { image, grid, gridVoxels, voxelCc, byStructure } = await caseRaters(db, caseId);
   const computed: Array<{
     structureId: number;
     tg263Name: string;
@@ -81,13 +100,7 @@ export async function computeStapleConsensus(
   }> = [];
   for (const [tg263Name, raters] of byStructure) {
     if (raters.length < 2) continue;
-    const masks = await Promise.all(raters.map((r) => blobs.get(r.maskBlobSha256)));
-    for (const [j, mask] of masks.entries())
-      if (mask.length !== gridVoxels)
-        throw new AppError(
-          'INVALID_INPUT',
-          `contour set ${raters[j]!.setId} ${tg263Name}: mask has ${mask.length} voxels, the CT ${gridVoxels}`,
-        );
+    const masks = await raterMasks(blobs, raters, gridVoxels);
     const result = staple(masks, grid.dims);
     const consensusMask: Mask = { ...grid, data: result.consensus };
     const compare = (reference: Mask, test: Mask) =>
@@ -192,6 +205,81 @@ export async function computeStapleConsensus(
     })),
     metricRows: computed.reduce((n, c) => n + c.raters.length, 0),
     pairRows: computed.reduce((n, c) => n + c.pairs.length, 0),
+  };
+}
+
+/** The consensus variant of the physicians' majority vote (core/consensus/majority-vote.ts). */
+export const MAJORITY_VARIANT = 'majority';
+
+/**
+ * The majority vote of a case's physicians for every structure drawn by at least two of them (a voxel
+ * more than half of them have; a tie is background), stored as the case's consensus set of variant
+ * "majority", upserted like the STAPLE set. Only reference masks are stored: no metric rows, so the
+ * agreement pages keep comparing observers against STAPLE. Returns the set id and, per structure, the
+ * raters and volume.
+ */
+export async function computeMajorityVote(
+  deps: { db: Db; blobs: BlobStore },
+  caseId: number,
+): Promise<{ setId: number; structures: Array<{ tg263Name: string; raters: number; volumeCc: number }> }> {
+  const { db, blobs } = deps;
+  const { image, grid, gridVoxels, voxelCc, byStructure } = await caseRaters(db, caseId);
+  const computed: Array<{
+    structureId: number;
+    tg263Name: string;
+    raters: number;
+    blob: StoredBlob;
+    voxels: number;
+    bbox: number[] | null;
+  }> = [];
+  for (const [tg263Name, raters] of byStructure) {
+    if (raters.length < 2) continue;
+    const vote = majorityVote(await raterMasks(blobs, raters, gridVoxels));
+    const { voxels, box } = binaryMaskSummary(vote, grid.dims);
+    computed.push({
+      structureId: raters[0]!.structureId,
+      tg263Name,
+      raters: raters.length,
+      blob: await blobs.put(vote),
+      voxels,
+      bbox: boxToIjk(box),
+    });
+  }
+  const setId = await db.transaction().execute(async (trx) => {
+    const id = await upsertConsensusSet(trx, {
+      caseId,
+      imageSeriesId: image.seriesId,
+      variant: MAJORITY_VARIANT,
+      label: 'Majority vote',
+    });
+    await deleteConsensusContoursExcept(
+      trx,
+      id,
+      computed.map((c) => c.structureId),
+    );
+    for (const c of computed) {
+      await upsertBlob(trx, { ...c.blob, mediaType: 'application/x-contourbench-mask' });
+      await upsertContour(trx, {
+        contourSetId: id,
+        structureId: c.structureId,
+        maskBlobSha256: c.blob.sha256,
+        volumeCc: c.voxels * voxelCc,
+        voxelCount: c.voxels,
+        bboxIjk: c.bbox,
+        sourceRoiName: c.tg263Name,
+        sourceRoiNumber: null,
+        colourRgb: findTg263Structure(c.tg263Name)?.colourRgb ?? null,
+      });
+    }
+    return id;
+  });
+  return {
+    setId,
+    structures: computed.map((c) => ({
+      tg263Name: c.tg263Name,
+      raters: c.raters,
+      volumeCc: c.voxels * voxelCc,
+    })),
   };
 }
 

@@ -9,6 +9,8 @@ import {
   deleteUnlockedRunJobs,
   findCohortCasesWithQueue,
   findCohortId,
+  findCohortVersion,
+  findVersionCasesWithQueue,
   findRun,
   findRunFailures,
   insertEvaluationRun,
@@ -31,6 +33,8 @@ export interface CreatedRun {
   runId: number;
   modelVersionId: number;
   cohortId: number;
+  /** the frozen cohort version evaluated, or null for the cohort's current cases */
+  cohortVersionId: number | null;
   cases: number;
 }
 
@@ -38,12 +42,17 @@ export interface CreatedRun {
  * Creates an evaluation run of a model version over a cohort and enqueues one job per case, in one
  * transaction (no run without its jobs, no job without its run). A case of a site with its own worker
  * queue is routed to that queue, so its images never leave the site.
+ * With `version`, the run evaluates that frozen cohort version: its cases, against the reference contour
+ * the version chose for each case and structure; otherwise the cohort's current cases against every
+ * physician and STAPLE set.
  */
 export async function createEvaluationRun(
   db: Db,
   options: {
     model: string;
     cohort: string;
+    /** a frozen version of the cohort (its number) */
+    version?: number;
     createdBy?: number | null;
     /** attempts per case job (default EVALUATE_CASE_MAX_ATTEMPTS) */
     maxAttempts?: number;
@@ -54,12 +63,26 @@ export async function createEvaluationRun(
   return db.transaction().execute(async (trx) => {
     const cohortId = await findCohortId(trx, options.cohort);
     if (cohortId === undefined) throw new AppError('NOT_FOUND', `no cohort named "${options.cohort}"`);
-    const cases = await findCohortCasesWithQueue(trx, cohortId);
+    const frozen =
+      options.version === undefined ? undefined : await findCohortVersion(trx, cohortId, options.version);
+    if (options.version !== undefined && frozen === undefined)
+      throw new AppError('NOT_FOUND', `cohort "${options.cohort}" has no version ${options.version}`);
+    const cases = frozen
+      ? await findVersionCasesWithQueue(trx, frozen.id)
+      : await findCohortCasesWithQueue(trx, cohortId);
     if (cases.length === 0) throw new AppError('INVALID_ARGUMENT', `cohort "${options.cohort}" has no cases`);
     const runId = await insertEvaluationRun(trx, {
       cohortId,
+      cohortVersionId: frozen?.id ?? null,
       modelVersionId: modelVersion.id,
-      parameters: { reference: 'all physician and consensus sets' },
+      parameters: frozen
+        ? {
+            reference: "the cohort version's references",
+            cohortVersion: options.version,
+            contentSha256: frozen.contentSha256,
+            policy: frozen.policy,
+          }
+        : { reference: 'all physician and STAPLE consensus sets' },
       jobsTotal: cases.length,
       createdBy: options.createdBy ?? null,
     });
@@ -73,7 +96,13 @@ export async function createEvaluationRun(
           maxAttempts: options.maxAttempts ?? EVALUATE_CASE_MAX_ATTEMPTS,
         },
       );
-    return { runId, modelVersionId: modelVersion.id, cohortId, cases: cases.length };
+    return {
+      runId,
+      modelVersionId: modelVersion.id,
+      cohortId,
+      cohortVersionId: frozen?.id ?? null,
+      cases: cases.length,
+    };
   });
 }
 
@@ -167,7 +196,10 @@ export async function retryFailedCases(
     if (failures.length === 0) return { runId, cases: [] };
     await deleteFailedOutcomes(trx, runId);
     const queues = new Map(
-      (await findCohortCasesWithQueue(trx, run.cohortId)).map((c) => [c.caseId, c.queue]),
+      (run.cohortVersionId === null
+        ? await findCohortCasesWithQueue(trx, run.cohortId)
+        : await findVersionCasesWithQueue(trx, run.cohortVersionId)
+      ).map((c) => [c.caseId, c.queue]),
     );
     for (const failure of failures)
       await enqueueJob(

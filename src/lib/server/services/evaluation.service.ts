@@ -12,10 +12,11 @@ import { upsertContour } from '../repositories/contour.repository';
 import {
   findCaseImage,
   findReferenceContours,
+  findVersionReferences,
   upsertModelContourSet,
   type CaseImage,
 } from '../repositories/evaluation.repository';
-import { findModelVersionCard } from '../repositories/evaluation-run.repository';
+import { findModelVersionCard, findRun } from '../repositories/evaluation-run.repository';
 import { upsertMetric } from '../repositories/metric.repository';
 import { ensureStructures } from '../repositories/structure.repository';
 import type { BlobStore, StoredBlob } from '../storage/blob-store';
@@ -72,7 +73,8 @@ export function caseGrid(image: CaseImage): Omit<Volume, 'data'> {
 /**
  * Evaluates one model version on one case: runs the model on the case's CT, stores its contour set, and
  * computes the full metric set of every structure the model produces against every physician and
- * consensus contour set of that case that has the structure. Everything heavy (inference, metrics, mask
+ * STAPLE consensus contour set of that case that has the structure, or, in a run over a frozen cohort
+ * version, against the reference the version chose for each structure (its mask as frozen). Everything heavy (inference, metrics, mask
  * blobs) happens before the transaction; the rows are written in one transaction, upserted on their
  * natural keys, so a retried job replaces its own rows and never duplicates them.
  */
@@ -97,7 +99,13 @@ export async function evaluateCase(
 
   t = performance.now();
   const produced = card.output.labels.map((l) => l.structure);
-  const references = await findReferenceContours(db, job.caseId, image.seriesId, produced);
+  // a run over a frozen cohort version compares with the references the version chose, as frozen
+  const cohortVersionId =
+    job.evaluationRunId === null ? null : ((await findRun(db, job.evaluationRunId))?.cohortVersionId ?? null);
+  const references =
+    cohortVersionId === null
+      ? await findReferenceContours(db, job.caseId, image.seriesId, produced)
+      : await findVersionReferences(db, cohortVersionId, job.caseId, produced);
   const grid = { dims: ct.dims, spacingMm: ct.spacingMm, affineIjkToLps: ct.affineIjkToLps };
   const testMask = (structure: string): Mask => ({ ...grid, data: segmentation.masks.get(structure)! });
   const computed: Array<{ setId: number; structureId: number; result: MetricResult }> = [];
