@@ -19,6 +19,8 @@ import { createCohort, freezeCohort, stratification } from '../../src/lib/server
 import { computeMajorityVote, computeStapleConsensus } from '../../src/lib/server/services/consensus.service';
 import { createEvaluationRun } from '../../src/lib/server/services/evaluation-run.service';
 import { registerModel } from '../../src/lib/server/services/model-registry.service';
+import { buildReport } from '../../src/lib/server/services/report.service';
+import { parseReference } from '../../src/lib/server/services/analytics-values';
 import { sha256Hex, FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { startTestWorker, waitForRunEnd } from './run-helpers';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -228,6 +230,22 @@ describe('evaluation over a frozen cohort version', () => {
 
     const second = await runToEnd({ cohort: 'versioned', version: 1 });
     expect(await runRows(second.runId)).toEqual(rows);
+
+    // the commissioning report names the version and measures against its references
+    const report = await buildReport(database.db, second.runId);
+    expect(report.run.cohortVersion).toMatchObject({
+      version: 1,
+      contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(report.reference).toBe('the references of cohort "versioned" version 1');
+    expect(report.perStructure.map((s) => [s.structure, s.metrics.dice!.median])).toEqual([
+      ['Heart', expected.dice],
+    ]);
+    expect(parseReference('version:versioned@1')).toEqual({
+      kind: 'cohort_version',
+      cohort: 'versioned',
+      version: 1,
+    });
   });
 
   it('keeps evaluating against the masks as frozen when the reference set is recomputed later', async () => {

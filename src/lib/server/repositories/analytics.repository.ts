@@ -33,6 +33,8 @@ export interface MetricRowFilter {
   from?: string;
   to?: string;
   evaluationRunId?: number;
+  /** only rows against the reference a frozen cohort version chose for the case and structure */
+  cohortVersion?: { cohort: string; version: number };
 }
 
 /** One metric row as analyses read it: only what they group and order by, to keep 100,000 rows light. */
@@ -139,6 +141,12 @@ function baseQuery(db: Db, filter: MetricRowFilter) {
       if (filter.referenceSource !== undefined) clauses.push(eb('rs.source', '=', filter.referenceSource));
       if (filter.evaluationRunId !== undefined)
         clauses.push(eb('m.evaluation_run_id', '=', filter.evaluationRunId));
+      if (filter.cohortVersion !== undefined)
+        clauses.push(sql<SqlBool>`exists (select 1 from cohort_version_reference vr
+          join cohort_version v on v.id = vr.cohort_version_id join cohort co on co.id = v.cohort_id
+          where co.name = ${filter.cohortVersion.cohort} and v.version = ${filter.cohortVersion.version}
+            and vr.case_id = m.case_id and vr.structure_id = m.structure_id
+            and vr.contour_set_id = m.reference_set_id)`);
       return eb.and(clauses);
     });
 }

@@ -35,6 +35,8 @@ export interface RecentRun {
   id: number;
   model: string;
   cohort: string;
+  /** the frozen cohort version evaluated, or null for the cohort's cases at the time */
+  cohortVersion: number | null;
   status: string;
   total: number;
   succeeded: number;
@@ -47,13 +49,15 @@ export interface RecentRun {
 /** The latest evaluation runs, newest first. */
 export async function findRecentRuns(db: Db, limit: number): Promise<RecentRun[]> {
   const result = await sql<RecentRun>`
-    select r.id, mo.name || '@' || mv.version as model, co.name as cohort, r.status,
+    select r.id, mo.name || '@' || mv.version as model, co.name as cohort, cv.version as "cohortVersion",
+      r.status,
       r.jobs_total as total, r.jobs_succeeded as succeeded, r.jobs_failed as failed,
       r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
     from evaluation_run r
     join model_version mv on mv.id = r.model_version_id
     join model mo on mo.id = mv.model_id
     join cohort co on co.id = r.cohort_id
+    left join cohort_version cv on cv.id = r.cohort_version_id
     order by r.created_at desc, r.id desc
     limit ${limit}`.execute(db);
   return result.rows;

@@ -7,6 +7,10 @@ export interface ReportRun {
   id: number;
   status: string;
   cohort: string;
+  /** the frozen cohort version the run evaluated (number, content sha256, reference policy), or nulls */
+  cohortVersion: number | null;
+  cohortVersionSha256: string | null;
+  cohortVersionPolicy: Record<string, unknown> | null;
   model: string;
   modelName: string;
   modelVersion: string;
@@ -25,7 +29,9 @@ export interface ReportRun {
 /** An evaluation run with its model version (card, sha256) and cohort. */
 export async function findReportRun(db: Db, runId: number): Promise<ReportRun | undefined> {
   const result = await sql<ReportRun>`
-    select r.id, r.status, co.name as cohort, mo.name || '@' || mv.version as model, mo.name as "modelName",
+    select r.id, r.status, co.name as cohort, cv.version as "cohortVersion",
+      cv.content_sha256 as "cohortVersionSha256", cv.reference_policy as "cohortVersionPolicy",
+      mo.name || '@' || mv.version as model, mo.name as "modelName",
       mv.version as "modelVersion", mv.onnx_sha256 as sha256, mv.card, mv.registered_at as "registeredAt",
       r.parameters, r.jobs_total as "jobsTotal", r.jobs_succeeded as "jobsSucceeded", r.jobs_failed as "jobsFailed",
       r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
@@ -33,6 +39,7 @@ export async function findReportRun(db: Db, runId: number): Promise<ReportRun | 
     join model_version mv on mv.id = r.model_version_id
     join model mo on mo.id = mv.model_id
     join cohort co on co.id = r.cohort_id
+    left join cohort_version cv on cv.id = r.cohort_version_id
     where r.id = ${runId}`.execute(db);
   return result.rows[0];
 }

@@ -42,15 +42,21 @@ export function round(value: number | null, digits = 6): number | null {
 
 /** Which reference the models are measured against. */
 export type ReferenceChoice =
-  { kind: 'consensus' } | { kind: 'physicians' } | { kind: 'observer'; code: string };
+  | { kind: 'consensus' }
+  | { kind: 'physicians' }
+  | { kind: 'observer'; code: string }
+  /** the reference a frozen cohort version chose for each case and structure */
+  | { kind: 'cohort_version'; cohort: string; version: number };
 
 export function parseReference(text: string): ReferenceChoice {
   if (text === 'consensus') return { kind: 'consensus' };
   if (text === 'physicians') return { kind: 'physicians' };
   if (text.startsWith('observer:') && text.length > 9) return { kind: 'observer', code: text.slice(9) };
+  const version = /^version:(.+)@([1-9][0-9]{0,8})$/.exec(text);
+  if (version) return { kind: 'cohort_version', cohort: version[1]!, version: Number(version[2]) };
   throw new AppError(
     'INVALID_ARGUMENT',
-    `reference "${text}": expected consensus, physicians or observer:CODE`,
+    `reference "${text}": expected consensus, physicians, observer:CODE or version:COHORT@N`,
   );
 }
 
@@ -58,6 +64,8 @@ export function describeReference(reference: ReferenceChoice): string {
   if (reference.kind === 'consensus') return "the case's STAPLE consensus";
   if (reference.kind === 'physicians')
     return "each physician of the case; a case's value is the mean over its physicians (+∞ if any is a miss)";
+  if (reference.kind === 'cohort_version')
+    return `the references of cohort "${reference.cohort}" version ${reference.version}`;
   return `observer ${reference.code}'s contours`;
 }
 
@@ -65,6 +73,8 @@ export function describeReference(reference: ReferenceChoice): string {
 export function referenceFilter(reference: ReferenceChoice): Partial<MetricRowFilter> {
   if (reference.kind === 'consensus') return { referenceSource: 'consensus' };
   if (reference.kind === 'physicians') return { referenceSource: 'physician' };
+  if (reference.kind === 'cohort_version')
+    return { cohortVersion: { cohort: reference.cohort, version: reference.version } };
   return { referenceSource: 'physician', referenceObservers: [reference.code] };
 }
 

@@ -18,7 +18,13 @@ import {
   findRunSites,
 } from '../repositories/report.repository';
 import { appVersion } from '../paths';
-import { caseValues, goodness, type ReferenceChoice } from './analytics-values';
+import {
+  caseValues,
+  describeReference,
+  goodness,
+  referenceFilter,
+  type ReferenceChoice,
+} from './analytics-values';
 import { compareModels, evaluateCriteria } from './model-comparison.service';
 import { observerAgreement } from './observer-agreement.service';
 import { largestDisagreement } from './case-viewer.service';
@@ -59,14 +65,16 @@ export async function buildReport(db: Db, runId: number, options: ReportOptions 
   if (run === undefined) throw new AppError('NOT_FOUND', `no evaluation run ${runId}`);
   const model = { name: run.modelName, version: run.modelVersion };
   const filter = { cohort: run.cohort, evaluationRunId: runId };
-  // the consensus when the cohort has one, else each physician
-  let reference: ReferenceChoice = options.reference ?? { kind: 'consensus' };
+  const frozen =
+    run.cohortVersion === null
+      ? null
+      : { kind: 'cohort_version' as const, cohort: run.cohort, version: run.cohortVersion };
+  // a run over a frozen version: that version's references; else the consensus when the cohort has one,
+  // else each physician
+  let reference: ReferenceChoice = options.reference ?? frozen ?? { kind: 'consensus' };
   const metrics = REPORT_METRICS.map(metricDefinition);
-  let rows = await findMetricValues(db, metrics, {
-    ...filter,
-    referenceSource: reference.kind === 'consensus' ? 'consensus' : 'physician',
-  });
-  if (rows.length === 0 && options.reference === undefined) {
+  let rows = await findMetricValues(db, metrics, { ...filter, ...referenceFilter(reference) });
+  if (rows.length === 0 && options.reference === undefined && frozen === null) {
     reference = { kind: 'physicians' };
     rows = await findMetricValues(db, metrics, { ...filter, referenceSource: 'physician' });
   }
@@ -128,6 +136,14 @@ export async function buildReport(db: Db, runId: number, options: ReportOptions 
       id: run.id,
       status: run.status,
       cohort: run.cohort,
+      cohortVersion:
+        run.cohortVersion === null
+          ? null
+          : {
+              version: run.cohortVersion,
+              contentSha256: run.cohortVersionSha256,
+              referencePolicy: run.cohortVersionPolicy,
+            },
       cases: run.jobsTotal,
       succeeded: run.jobsSucceeded,
       failed: run.jobsFailed,
@@ -156,7 +172,9 @@ export async function buildReport(db: Db, runId: number, options: ReportOptions 
     reference:
       reference.kind === 'consensus'
         ? "each case's STAPLE consensus"
-        : "each case's physicians (mean over them)",
+        : reference.kind === 'physicians'
+          ? "each case's physicians (mean over them)"
+          : describeReference(reference),
     perStructure,
     comparison:
       compareWith === null ? null : { with: compareWith, candidates: comparable, result: comparison },
