@@ -48,6 +48,7 @@ export async function importDemoCohort(
         siteCode: demoCase.site,
         laterality: demoCase.laterality,
         surgeryType: demoCase.surgery,
+        protocol: demoCase.protocol,
         cohortName: DEMO_COHORT,
       });
       if (report.studies.length !== 1) {

@@ -48,6 +48,8 @@ export interface SiteProfile {
   physicians: ObserverStyle[];
   /** months after the cohort's first date when the site starts correcting AI contours (null: never) */
   aiFromMonth: number | null;
+  /** the contouring guideline the site follows (ESTRO or RTOG breast atlas) */
+  protocol: 'ESTRO' | 'RTOG';
 }
 
 export interface DemoCase {
@@ -59,6 +61,8 @@ export interface DemoCase {
   surgery: 'breast_conserving' | 'mastectomy';
   tumourBed: 'none' | 'clips' | 'seroma';
   nodal: boolean;
+  /** the contouring guideline of the case's site */
+  protocol: 'ESTRO' | 'RTOG';
   size: number;
   breathing: number;
   spacingMm: Vec3;
@@ -184,6 +188,7 @@ function siteProfiles(count: number): SiteProfile[] {
         CTVn_LN_IMN_R: 'IMN R',
       },
       aiFromMonth: 4,
+      protocol: 'ESTRO',
       physicians: [
         {
           ...neutral('Dr A Ahmed'),
@@ -260,6 +265,7 @@ function siteProfiles(count: number): SiteProfile[] {
         CTVn_LN_IMN_R: 'CTVn_LN_IMN_R',
       },
       aiFromMonth: null,
+      protocol: 'RTOG',
       physicians: [
         {
           ...neutral('Dr C Costa'),
@@ -314,6 +320,7 @@ function siteProfiles(count: number): SiteProfile[] {
         CTVn_LN_IMN_R: 'Int Mammary Right',
       },
       aiFromMonth: 6,
+      protocol: 'ESTRO',
       physicians: [
         { ...neutral('Dr E Evans'), marginMm: 2, targetMarginMm: 1, smoothness: 0.4, caudalSlices: 1 },
         {
@@ -701,6 +708,7 @@ export async function generateDemoCase(
     surgery: spec.surgery,
     tumourBed: spec.tumourBed,
     nodal: spec.nodal,
+    protocol: site.protocol,
     size: spec.size,
     breathing: spec.breathing,
     spacingMm: site.spacingMm,
