@@ -26,6 +26,8 @@ export function createProgram(): Command {
   const program = new Command('contourbench')
     .description('Quality assurance and benchmarking of AI auto-contouring in radiotherapy')
     .version(appVersion(), '-V, --version')
+    // program options only before the subcommand, so `cohort export --version N` is the command's own
+    .enablePositionalOptions()
     .showHelpAfterError()
     .addHelpText(
       'after',

@@ -10,6 +10,7 @@ import {
 } from '../../lib/server/services/cohort.service';
 import { cliActor, withCliDatabase, withCliStores } from '../lifecycle';
 import { collect, textTable } from '../options';
+import { registerCohortExport } from './cohort-export';
 
 export function registerCohorts(program: Command): void {
   const cohort = program.command('cohort').description('curated cohorts: build, check, freeze into versions');
@@ -24,6 +25,8 @@ export function registerCohorts(program: Command): void {
     .option('--from <date>', 'first acquisition day, YYYY-MM-DD')
     .option('--to <date>', 'last acquisition day, YYYY-MM-DD')
     .option('--manufacturer <text>', 'scanner manufacturer contains this')
+    .option('--scanner-model <text>', 'scanner model contains this')
+    .option('--kernel <text>', 'reconstruction kernel contains this')
     .option(
       '--structure <name>',
       'cases with a physician or consensus contour of this structure (repeatable)',
@@ -41,6 +44,8 @@ export function registerCohorts(program: Command): void {
           from?: string;
           to?: string;
           manufacturer?: string;
+          scannerModel?: string;
+          kernel?: string;
           structure?: string[];
           description: string;
         },
@@ -190,6 +195,7 @@ export function registerCohorts(program: Command): void {
         );
       });
     });
+  registerCohortExport(cohort);
   cohort
     .command('versions')
     .description('the frozen versions of a cohort')
