@@ -212,6 +212,26 @@ describe('cohorts', () => {
     ]);
   });
 
+  it('selects by scanner fields, each "contains" with the text taken literally', async () => {
+    await database.db
+      .updateTable('patient_case')
+      .set({ manufacturer: 'SIEMENS', scanner_model: 'SOMATOM go.Open Pro', convolution_kernel: 'Br40' })
+      .where('pseudonym', 'in', ['A-3', 'B-3'])
+      .execute();
+    const created = await createCohort(
+      database.db,
+      {
+        name: 'siemens br4',
+        selection: { manufacturer: 'siemens', scannerModel: 'open pro', kernel: 'br4' },
+      },
+      actor,
+    );
+    expect(created.cases).toBe(2);
+    await expect(
+      createCohort(database.db, { name: 'wildcard', selection: { kernel: '%' } }, actor),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('refuses unknown cases, a policy without a rule for every structure and changes without a reason', async () => {
     await expect(changeCohortCases(database.db, 'all', { add: ['Z-9'], reason: 'x' }, actor)).rejects.toThrow(
       /no case with pseudonym Z-9/,

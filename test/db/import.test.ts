@@ -65,6 +65,13 @@ describe('DICOM import', () => {
       ['Tumor Bed', 'CTV_TumorBed_L'],
     ]);
     expect(set.unmapped).toEqual(['Areola', 'Borders', 'Nodes', 'Scar', 'Tumor Bed Block']);
+    // kept with the set, for the cohort checks
+    const stored = await database.db
+      .selectFrom('contour_set')
+      .select('unmapped_roi_names')
+      .where('id', '=', set.contourSetId)
+      .executeTakeFirstOrThrow();
+    expect(stored.unmapped_roi_names).toEqual(set.unmapped);
     expect(set.rois.find((r) => r.roi === 'Heart')?.voxels).toBe(127003);
     expect(await counts()).toEqual({ cases: 1, series: 1, sets: 1, contours: 5, blobs: 6 });
     const cohort = await database.db.selectFrom('cohort_case').selectAll().execute();

@@ -21,6 +21,27 @@ function leftCase(id: number, heartCc: number, extra: CheckedCase['contours'] = 
 }
 
 describe('case checks', () => {
+  it('names the ROIs of each set that map to no TG-263 structure', () => {
+    const cases = [600, 620, 580, 610, 590, 605].map((v, i) => leftCase(i + 1, v));
+    cases[2] = {
+      ...cases[2]!,
+      unmapped: [
+        { setLabel: 'EXPERT', names: ['Areola', 'Tumor Bed Block'] },
+        { setLabel: 'RO2', names: [] },
+      ],
+    };
+    expect(checkCases(cases)).toEqual([
+      {
+        check: 'unmapped_structure',
+        caseId: 3,
+        structure: null,
+        message:
+          'C-3 has ROIs that map to no TG-263 structure: "Areola", "Tumor Bed Block" (EXPERT): add a site alias ' +
+          '(contourbench structures alias) and import again, or accept them as not used',
+      },
+    ]);
+  });
+
   it('finds nothing in a clean cohort', () => {
     const cases = [600, 620, 580, 610, 590, 605].map((v, i) => leftCase(i + 1, v));
     expect(checkCases(cases)).toEqual([]);

@@ -4,7 +4,17 @@
  * says what a physicist can act on.
  */
 export type CheckName =
-  'missing_structure' | 'laterality' | 'volume_outlier' | 'duplicate_case' | 'duplicate_mask';
+  | 'missing_structure'
+  | 'unmapped_structure'
+  | 'laterality'
+  | 'volume_outlier'
+  | 'duplicate_case'
+  | 'duplicate_mask'
+  | 'fragmented'
+  | 'holes'
+  | 'skipped_slices'
+  | 'outside_body'
+  | 'near_duplicate_case';
 
 export interface Finding {
   check: CheckName;
@@ -20,6 +30,8 @@ export interface CheckedCase {
   surgery: string | null;
   patientKey: string | null;
   contours: ReadonlyArray<{ structure: string; volumeCc: number; maskSha256: string; setLabel: string }>;
+  /** per imported contour set, the ROI names that map to no TG-263 structure */
+  unmapped?: ReadonlyArray<{ setLabel: string; names: readonly string[] }>;
 }
 
 /** Target volumes whose side is in their name (TG-263 _L and _R). */
@@ -64,6 +76,17 @@ function expectedFor(
 export function checkCases(cases: readonly CheckedCase[], expectedStructures?: readonly string[]): Finding[] {
   const findings: Finding[] = [];
   for (const c of cases) {
+    const unmapped = (c.unmapped ?? []).filter((u) => u.names.length > 0);
+    if (unmapped.length)
+      findings.push({
+        check: 'unmapped_structure',
+        caseId: c.caseId,
+        structure: null,
+        message:
+          `${c.pseudonym} has ROIs that map to no TG-263 structure: ` +
+          unmapped.map((u) => `${u.names.map((n) => `"${n}"`).join(', ')} (${u.setLabel})`).join('; ') +
+          ': add a site alias (contourbench structures alias) and import again, or accept them as not used',
+      });
     const present = new Set(c.contours.map((k) => k.structure));
     for (const structure of expectedFor(c, cases, expectedStructures))
       if (

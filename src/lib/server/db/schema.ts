@@ -276,6 +276,16 @@ export interface CohortFindingDecisionTable {
   decided_at: DefaultTimestamp;
 }
 
+export interface MaskCheckResultTable {
+  mask_blob_sha256: string;
+  check_name: 'shape' | 'outside_body' | 'dice';
+  other_blob_sha256: Generated<string>;
+  grid: string;
+  definition_version: number;
+  result: Record<string, unknown>;
+  computed_at: DefaultTimestamp;
+}
+
 export interface CohortVersionReferenceTable {
   cohort_version_id: number;
   case_id: number;
@@ -297,6 +307,8 @@ export interface ContourSetTable {
   sop_instance_uid: string | null;
   created_at: DefaultTimestamp;
   image_series_id: number | null;
+  /** ROI names of an imported set that map to no TG-263 structure */
+  unmapped_roi_names: Generated<string[]>;
 }
 
 export interface ContourTable {
@@ -498,6 +510,7 @@ export interface Database {
   cohort_version_case: CohortVersionCaseTable;
   cohort_version_reference: CohortVersionReferenceTable;
   cohort_finding_decision: CohortFindingDecisionTable;
+  mask_check_result: MaskCheckResultTable;
   contour_set: ContourSetTable;
   contour: ContourTable;
   metric: MetricTable;
@@ -712,6 +725,15 @@ export const schemaColumns = {
     decided_by: true,
     decided_at: false,
   },
+  mask_check_result: {
+    mask_blob_sha256: false,
+    check_name: false,
+    other_blob_sha256: false,
+    grid: false,
+    definition_version: false,
+    result: false,
+    computed_at: false,
+  },
   cohort_version_reference: {
     cohort_version_id: false,
     case_id: false,
@@ -732,6 +754,7 @@ export const schemaColumns = {
     sop_instance_uid: true,
     created_at: false,
     image_series_id: true,
+    unmapped_roi_names: false,
   },
   contour: {
     id: false,

@@ -63,6 +63,10 @@ export interface CaseSelection {
   from?: string;
   to?: string;
   manufacturer?: string;
+  /** the scanner model contains this (case-insensitive) */
+  scannerModel?: string;
+  /** the reconstruction kernel contains this (case-insensitive) */
+  kernel?: string;
   /** every one of these structures has a physician or consensus contour */
   structures?: string[];
 }
@@ -81,8 +85,12 @@ export async function findCasesBySelection(db: Db, selection: CaseSelection): Pr
   if (selection.protocol) query = query.where(sql<boolean>`lower(c.protocol) = lower(${selection.protocol})`);
   if (selection.from) query = query.where('c.acquisition_date', '>=', selection.from);
   if (selection.to) query = query.where('c.acquisition_date', '<=', selection.to);
-  if (selection.manufacturer)
-    query = query.where(sql<boolean>`c.manufacturer ilike ${`%${selection.manufacturer}%`}`);
+  // "contains", with the text taken literally (no LIKE wildcards)
+  const contains = (column: string, text: string) =>
+    sql<boolean>`strpos(lower(${sql.ref(column)}), lower(${text})) > 0`;
+  if (selection.manufacturer) query = query.where(contains('c.manufacturer', selection.manufacturer));
+  if (selection.scannerModel) query = query.where(contains('c.scanner_model', selection.scannerModel));
+  if (selection.kernel) query = query.where(contains('c.convolution_kernel', selection.kernel));
   for (const structure of selection.structures ?? [])
     query = query.where(
       sql<boolean>`exists (select 1 from contour_set cs join contour ct on ct.contour_set_id = cs.id
@@ -274,6 +282,7 @@ export async function findCheckedContours(db: Db, cohortId: number) {
       'ct.volume_cc as volumeCc',
       'ct.mask_blob_sha256 as maskSha256',
       sql<string>`coalesce(o.code, cs.source::text, '')`.as('setLabel'),
+      'cs.unmapped_roi_names as unmappedRoiNames',
     ])
     .where('cc.cohort_id', '=', cohortId)
     .orderBy('c.id')

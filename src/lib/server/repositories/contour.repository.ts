@@ -12,8 +12,11 @@ export async function upsertPhysicianContourSet(
     observerId: number;
     label: string;
     sopInstanceUid: string;
+    /** ROI names that map to no TG-263 structure */
+    unmappedRoiNames?: readonly string[];
   },
 ): Promise<number> {
+  const unmapped = [...(values.unmappedRoiNames ?? [])];
   const result = await db
     .insertInto('contour_set')
     .values({
@@ -24,11 +27,14 @@ export async function upsertPhysicianContourSet(
       variant: values.sopInstanceUid,
       label: values.label,
       sop_instance_uid: values.sopInstanceUid,
+      unmapped_roi_names: unmapped,
     })
     .onConflict((oc) =>
-      oc
-        .column('sop_instance_uid')
-        .doUpdateSet({ label: values.label, image_series_id: values.imageSeriesId }),
+      oc.column('sop_instance_uid').doUpdateSet({
+        label: values.label,
+        image_series_id: values.imageSeriesId,
+        unmapped_roi_names: unmapped,
+      }),
     )
     .returning('id')
     .executeTakeFirstOrThrow();

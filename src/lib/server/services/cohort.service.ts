@@ -36,6 +36,7 @@ import {
   type ReferenceCandidate,
 } from '../repositories/cohort.repository';
 import { type Actor, audit } from './account.service';
+import { maskFindings } from './cohort-mask-checks.service';
 import { computeMajorityVote, MAJORITY_VARIANT, STAPLE_VARIANT } from './consensus.service';
 
 /** What the checks (masks are read) and freezing (majority votes are computed) need. */
@@ -314,16 +315,19 @@ export async function cohortVersions(db: Db, name: string): Promise<CohortVersio
   return findCohortVersions(db, await cohortIdOf(db, name));
 }
 
-/**
- * The case checks of a cohort: structures missing (of `expected`, targets only on their side, or else of
- * those most cases of the same laterality have), targets on the wrong side, volume outliers, the same patient
- * twice and masks copied between cases.
- */
 export interface DecidedFinding extends Finding {
   pseudonym: string;
   /** what was decided about it, if anything */
   decision: { decision: 'accepted' | 'excluded'; note: string } | null;
 }
+
+/**
+ * The case checks of a cohort. From the stored metadata: structures missing (of `expected`, targets only
+ * on their side, or else of those most cases of the same laterality and surgery have), ROI names mapped to
+ * no structure, targets on the wrong side, volume outliers, the same patient twice and masks copied between
+ * cases. From the masks (cohort-mask-checks.service.ts, cached by mask content): structures in pieces,
+ * holes, skipped slices, contours outside the body outline and near-duplicate cases.
+ */
 
 export async function checkCohort(
   deps: CohortDeps,
@@ -336,7 +340,13 @@ export async function checkCohort(
     findCheckedContours(db, cohortId),
     findFindingDecisions(db, cohortId),
   ]);
-  const cases = new Map<number, CheckedCase & { contours: CheckedCase['contours'][number][] }>();
+  const cases = new Map<
+    number,
+    CheckedCase & {
+      contours: CheckedCase['contours'][number][];
+      unmapped: Array<{ setLabel: string; names: readonly string[] }>;
+    }
+  >();
   for (const r of rows) {
     let c = cases.get(r.caseId);
     if (!c) {
@@ -347,9 +357,12 @@ export async function checkCohort(
         surgery: r.surgery,
         patientKey: r.patientKey,
         contours: [],
+        unmapped: [],
       };
       cases.set(r.caseId, c);
     }
+    if (r.unmappedRoiNames?.length && !c.unmapped.some((u) => u.setLabel === r.setLabel))
+      c.unmapped.push({ setLabel: r.setLabel, names: r.unmappedRoiNames });
     if (r.structure !== null && r.volumeCc !== null && r.maskSha256 !== null)
       c.contours.push({
         structure: r.structure,
@@ -359,7 +372,10 @@ export async function checkCohort(
       });
   }
   const decided = new Map(decisions.map((d) => [`${d.caseId}|${d.check}|${d.structure}`, d]));
-  const findings = checkCases([...cases.values()], expected).map((f) => {
+  const findings = [
+    ...checkCases([...cases.values()], expected),
+    ...(await maskFindings(deps, cohortId)),
+  ].map((f) => {
     const d = decided.get(`${f.caseId}|${f.check}|${f.structure ?? ''}`);
     return {
       ...f,

@@ -429,6 +429,7 @@ async function importSeries(
         observerId,
         label: prepared.set.label,
         sopInstanceUid: pseudo(prepared.set.sopInstanceUid),
+        unmappedRoiNames: prepared.result.unmapped,
       });
       prepared.result.contourSetId = contourSetId;
       for (const roi of prepared.rois) {
