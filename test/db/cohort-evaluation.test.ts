@@ -6,12 +6,6 @@ import { thresholdModel } from '../../scripts/onnx/family-models';
 import { computeMetrics } from '../../src/lib/core/metrics/metric-set';
 import { findTg263Structure } from '../../src/lib/core/structures/tg263';
 import { axisAlignedAffine, type Mask, type Vec3 } from '../../src/lib/core/volume/volume';
-import { upsertBlob } from '../../src/lib/server/repositories/blob.repository';
-import { upsertCase, upsertImageSeries } from '../../src/lib/server/repositories/case.repository';
-import {
-  upsertContour,
-  upsertPhysicianContourSet,
-} from '../../src/lib/server/repositories/contour.repository';
 import { ensureObserver } from '../../src/lib/server/repositories/observer.repository';
 import { ensureSite } from '../../src/lib/server/repositories/site.repository';
 import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
@@ -23,6 +17,7 @@ import { buildReport } from '../../src/lib/server/services/report.service';
 import { parseReference } from '../../src/lib/server/services/analytics-values';
 import { sha256Hex, FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { startTestWorker, waitForRunEnd } from './run-helpers';
+import { insertCaseWithCt, insertPhysicianSet } from './case-fixture';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 const dims: Vec3 = [40, 36, 14];
@@ -53,28 +48,15 @@ const raters = { RO1: ball(10), RO2: ball(8), RO3: ball(6) };
 const modelMask = ball(7);
 
 async function addPhysician(code: string, mask: Uint8Array): Promise<number> {
-  const db = database.db;
-  const observerId = await ensureObserver(db, siteId, code);
-  const setId = await upsertPhysicianContourSet(db, {
+  const observerId = await ensureObserver(database.db, siteId, code);
+  const { setId } = await insertPhysicianSet(database.db, blobs, {
     caseId,
-    imageSeriesId: seriesId,
+    seriesId,
     observerId,
     label: code,
     sopInstanceUid: `2.25.7${code.charCodeAt(2)}`,
-  });
-  const stored = await blobs.put(mask);
-  await upsertBlob(db, { ...stored, mediaType: 'application/x-contourbench-mask' });
-  const voxels = mask.reduce((a, b) => a + b, 0);
-  await upsertContour(db, {
-    contourSetId: setId,
-    structureId: heartId,
-    maskBlobSha256: stored.sha256,
-    volumeCc: (voxels * 2.5) / 1000,
-    voxelCount: voxels,
-    bboxIjk: null,
-    sourceRoiName: 'Heart',
-    sourceRoiNumber: 1,
-    colourRgb: null,
+    voxelCc: 2.5 / 1000,
+    masks: [{ structureId: heartId, structure: 'Heart', mask }],
   });
   return setId;
 }
@@ -113,46 +95,19 @@ beforeAll(async () => {
   blobs = new FileBlobStore(blobDir);
   const db = database.db;
   siteId = (await ensureSite(db, 'SITE-V')).id;
-  caseId = await upsertCase(db, {
+  const ct = Int16Array.from(modelMask, (inside, v) => (inside ? 45 : -700 + (v % 13)));
+  ({ caseId, seriesId } = await insertCaseWithCt(db, blobs, {
     siteId,
     pseudonym: 'V01',
-    patientKeySha256: null,
+    uid: '2.25.3',
+    ct,
+    dims,
+    spacingMm: spacing,
     acquisitionDate: '2026-02-03',
     laterality: 'left',
     surgeryType: 'breast_conserving',
     protocol: 'ESTRO',
-    manufacturer: null,
-    scannerModel: null,
-    convolutionKernel: null,
-    kvp: null,
-    sliceThicknessMm: null,
-    pixelSpacingMm: null,
-    huMean: null,
-    huStd: null,
-    huP05: null,
-    huP50: null,
-    huP95: null,
-  });
-  const ct = Int16Array.from(modelMask, (inside, v) => (inside ? 45 : -700 + (v % 13)));
-  const volume = await blobs.put(new Uint8Array(ct.buffer));
-  await upsertBlob(db, { ...volume, mediaType: 'application/octet-stream' });
-  seriesId = await upsertImageSeries(db, {
-    caseId,
-    seriesInstanceUid: '2.25.31',
-    studyInstanceUid: '2.25.32',
-    frameOfReferenceUid: '2.25.33',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    modality: 'CT',
-    description: '',
-    dims: [...dims],
-    spacingMm: [...spacing],
-    originLpsMm: [0, 0, 0],
-    directionLps: [1, 0, 0, 0, 1, 0, 0, 0, 1],
-    slicePositionsMm: Array.from({ length: dims[2] }, (_, k) => k * spacing[2]),
-    sliceOriginsLpsMm: Array.from({ length: dims[2] }, (_, k) => [0, 0, k * spacing[2]]).flat(),
-    sopInstanceUids: Array.from({ length: dims[2] }, (_, k) => `2.25.30${k}`),
-    volumeBlobSha256: volume.sha256,
-  });
+  }));
   heartId = (await ensureStructures(db, [findTg263Structure('Heart')!])).get('Heart')!;
   for (const [code, mask] of Object.entries(raters)) await addPhysician(code, mask);
   await computeStapleConsensus({ db, blobs }, caseId);

@@ -9,12 +9,6 @@ import { gridAffine, type Vec3, type Volume } from '../../src/lib/core/volume/vo
 import { readNiftiFile } from '../../src/lib/server/io/nifti-file';
 import { extractZip } from '../../src/lib/server/io/zip';
 import { saveStream } from '../../src/lib/server/io/zip-writer';
-import { upsertBlob } from '../../src/lib/server/repositories/blob.repository';
-import { upsertCase, upsertImageSeries } from '../../src/lib/server/repositories/case.repository';
-import {
-  upsertContour,
-  upsertPhysicianContourSet,
-} from '../../src/lib/server/repositories/contour.repository';
 import { ensureObserver } from '../../src/lib/server/repositories/observer.repository';
 import { ensureSite } from '../../src/lib/server/repositories/site.repository';
 import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
@@ -30,6 +24,7 @@ import {
   type DatasetExportSummary,
 } from '../../src/lib/server/services/dataset-export.service';
 import { FileBlobStore, type BlobStore } from '../../src/lib/server/storage/blob-store';
+import { insertCaseWithCt, insertPhysicianSet } from './case-fixture';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 const run = promisify(execFile);
@@ -116,73 +111,35 @@ beforeAll(async () => {
     STRUCTURES.map((s) => findTg263Structure(s)!),
   );
   for (const [n, c] of cases.entries()) {
-    const caseId = await upsertCase(db, {
+    const { caseId, seriesId } = await insertCaseWithCt(db, blobs, {
       siteId: site.id,
       pseudonym: c.pseudonym,
-      patientKeySha256: null,
+      uid: `2.25.${n}`,
+      ct: c.ct,
+      dims: c.dims,
+      spacingMm: c.spacingMm,
+      originLpsMm: c.originLpsMm,
+      directionLps: c.directionLps,
       acquisitionDate: `2026-01-0${n + 1}`,
       laterality: 'left',
       surgeryType: 'breast_conserving',
       protocol: 'ESTRO',
-      manufacturer: null,
-      scannerModel: null,
-      convolutionKernel: null,
-      kvp: null,
-      sliceThicknessMm: null,
-      pixelSpacingMm: null,
-      huMean: null,
-      huStd: null,
-      huP05: null,
-      huP50: null,
-      huP95: null,
     });
-    const volume = await blobs.put(new Uint8Array(c.ct.buffer));
-    await upsertBlob(db, { ...volume, mediaType: 'application/octet-stream' });
-    const seriesId = await upsertImageSeries(db, {
+    const set = await insertPhysicianSet(db, blobs, {
       caseId,
-      seriesInstanceUid: `2.25.${n}1`,
-      studyInstanceUid: `2.25.${n}2`,
-      frameOfReferenceUid: `2.25.${n}3`,
-      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-      modality: 'CT',
-      description: '',
-      dims: [...c.dims],
-      spacingMm: [...c.spacingMm],
-      originLpsMm: [...c.originLpsMm],
-      directionLps: c.directionLps,
-      slicePositionsMm: Array.from({ length: c.dims[2] }, (_, k) => -40 + k * c.spacingMm[2]),
-      sliceOriginsLpsMm: Array.from({ length: c.dims[2] }, (_, k) => [
-        -12.5,
-        30,
-        -40 + k * c.spacingMm[2],
-      ]).flat(),
-      sopInstanceUids: Array.from({ length: c.dims[2] }, (_, k) => `2.25.${n}9.${k}`),
-      volumeBlobSha256: volume.sha256,
-    });
-    const setId = await upsertPhysicianContourSet(db, {
-      caseId,
-      imageSeriesId: seriesId,
+      seriesId,
       observerId,
       label: 'EXPERT',
       sopInstanceUid: `2.25.${n}8`,
-    });
-    for (const [structure, mask] of Object.entries(c.masks)) {
-      const stored = await blobs.put(mask);
-      await upsertBlob(db, { ...stored, mediaType: 'application/x-contourbench-mask' });
-      maskSha.set(`${c.pseudonym}|${structure}`, stored.sha256);
-      const inside = mask.reduce((s, m) => s + m, 0);
-      await upsertContour(db, {
-        contourSetId: setId,
+      voxelCc: (c.spacingMm[0] * c.spacingMm[1] * c.spacingMm[2]) / 1000,
+      masks: Object.entries(c.masks).map(([structure, mask]) => ({
+        structure,
+        mask,
         structureId: structureIds.get(structure)!,
-        maskBlobSha256: stored.sha256,
-        volumeCc: (inside * c.spacingMm[0] * c.spacingMm[1] * c.spacingMm[2]) / 1000,
-        voxelCount: inside,
-        bboxIjk: null,
-        sourceRoiName: structure,
-        sourceRoiNumber: 1,
-        colourRgb: null,
-      });
-    }
+        roiNumber: 1,
+      })),
+    });
+    for (const [structure, sha] of set.maskSha256) maskSha.set(`${c.pseudonym}|${structure}`, sha);
   }
   const deps = { db, blobs };
   await createCohort(db, { name: COHORT, selection: { sites: ['EXP'] } }, actor);

@@ -6,12 +6,6 @@ import { thresholdModel } from '../../scripts/onnx/family-models';
 import { computeMetrics } from '../../src/lib/core/metrics/metric-set';
 import { axisAlignedAffine, type Mask, type Vec3 } from '../../src/lib/core/volume/volume';
 import { ModelSessions } from '../../src/lib/server/inference/model-sessions';
-import { upsertBlob } from '../../src/lib/server/repositories/blob.repository';
-import { upsertCase, upsertImageSeries } from '../../src/lib/server/repositories/case.repository';
-import {
-  upsertContour,
-  upsertPhysicianContourSet,
-} from '../../src/lib/server/repositories/contour.repository';
 import { ensureObserver } from '../../src/lib/server/repositories/observer.repository';
 import { ensureSite } from '../../src/lib/server/repositories/site.repository';
 import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
@@ -28,6 +22,7 @@ import { addCaseToCohort, ensureCohort } from '../../src/lib/server/repositories
 import { registerModel } from '../../src/lib/server/services/model-registry.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { startTestWorker, waitForRunEnd } from './run-helpers';
+import { insertCaseWithCt, insertPhysicianSet } from './case-fixture';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 const dims: Vec3 = [48, 40, 16];
@@ -58,70 +53,29 @@ beforeAll(async () => {
   blobs = new FileBlobStore(blobDir);
   const db = database.db;
   const site = await ensureSite(db, 'SITE-EVAL');
-  caseId = await upsertCase(db, {
+  const ct = Int16Array.from(heart, (inside, v) => (inside ? 45 : -700 + (v % 13)));
+  let seriesId: number;
+  ({ caseId, seriesId } = await insertCaseWithCt(db, blobs, {
     siteId: site.id,
     pseudonym: 'EVAL01',
-    patientKeySha256: null,
+    uid: '2.25.1',
+    ct,
+    dims,
+    spacingMm: spacing,
     acquisitionDate: '2026-01-02',
     laterality: 'left',
-    surgeryType: null,
-    protocol: null,
-    manufacturer: null,
-    scannerModel: null,
-    convolutionKernel: null,
-    kvp: null,
-    sliceThicknessMm: null,
-    pixelSpacingMm: null,
-    huMean: null,
-    huStd: null,
-    huP05: null,
-    huP50: null,
-    huP95: null,
-  });
-  const ct = Int16Array.from(heart, (inside, v) => (inside ? 45 : -700 + (v % 13)));
-  const volume = await blobs.put(new Uint8Array(ct.buffer));
-  await upsertBlob(db, { ...volume, mediaType: 'application/octet-stream' });
-  const seriesId = await upsertImageSeries(db, {
-    caseId,
-    seriesInstanceUid: '2.25.1',
-    studyInstanceUid: '2.25.2',
-    frameOfReferenceUid: '2.25.3',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    modality: 'CT',
-    description: '',
-    dims: [...dims],
-    spacingMm: [...spacing],
-    originLpsMm: [0, 0, 0],
-    directionLps: [1, 0, 0, 0, 1, 0, 0, 0, 1],
-    slicePositionsMm: Array.from({ length: dims[2] }, (_, k) => k * spacing[2]),
-    sliceOriginsLpsMm: Array.from({ length: dims[2] }, (_, k) => [0, 0, k * spacing[2]]).flat(),
-    sopInstanceUids: Array.from({ length: dims[2] }, (_, k) => `2.25.10${k}`),
-    volumeBlobSha256: volume.sha256,
-  });
+  }));
   const structureIds = await ensureStructures(db, [findTg263Structure('Heart')!]);
-  for (const [code, mask] of Object.entries(references)) {
-    const observerId = await ensureObserver(db, site.id, code);
-    const setId = await upsertPhysicianContourSet(db, {
+  for (const [code, mask] of Object.entries(references))
+    await insertPhysicianSet(db, blobs, {
       caseId,
-      imageSeriesId: seriesId,
-      observerId,
+      seriesId,
+      observerId: await ensureObserver(db, site.id, code),
       label: code,
       sopInstanceUid: `2.25.9${code.at(-1)}`,
+      voxelCc: 2.5 / 1000,
+      masks: [{ structureId: structureIds.get('Heart')!, structure: 'Heart', mask }],
     });
-    const stored = await blobs.put(mask);
-    await upsertBlob(db, { ...stored, mediaType: 'application/x-contourbench-mask' });
-    await upsertContour(db, {
-      contourSetId: setId,
-      structureId: structureIds.get('Heart')!,
-      maskBlobSha256: stored.sha256,
-      volumeCc: 0,
-      voxelCount: 0,
-      bboxIjk: null,
-      sourceRoiName: 'Heart',
-      sourceRoiNumber: 1,
-      colourRgb: null,
-    });
-  }
   const model = thresholdModel();
   modelVersionId = (
     await registerModel(db, blobs, model.bytes, model.card, {

@@ -10,13 +10,7 @@ import { isAppError } from '../../src/lib/core/errors';
 import { findTg263Structure } from '../../src/lib/core/structures/tg263';
 import type { Vec3 } from '../../src/lib/core/volume/volume';
 import { ModelSessions } from '../../src/lib/server/inference/model-sessions';
-import { upsertBlob } from '../../src/lib/server/repositories/blob.repository';
-import { upsertCase, upsertImageSeries } from '../../src/lib/server/repositories/case.repository';
 import { addCaseToCohort, ensureCohort } from '../../src/lib/server/repositories/cohort.repository';
-import {
-  upsertContour,
-  upsertPhysicianContourSet,
-} from '../../src/lib/server/repositories/contour.repository';
 import { ensureObserver } from '../../src/lib/server/repositories/observer.repository';
 import { ensureSite } from '../../src/lib/server/repositories/site.repository';
 import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
@@ -25,6 +19,7 @@ import { createEvaluationRun } from '../../src/lib/server/services/evaluation-ru
 import { registerModel } from '../../src/lib/server/services/model-registry.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
 import { startTestWorker, waitForRunEnd } from './run-helpers';
+import { insertCaseWithCt, insertPhysicianSet } from './case-fixture';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 /*
@@ -114,69 +109,28 @@ beforeAll(async () => {
   blobs = new FileBlobStore(blobDir);
   const db = database.db;
   const site = await ensureSite(db, 'SITE-HOSTILE');
-  caseId = await upsertCase(db, {
-    siteId: site.id,
-    pseudonym: 'HOSTILE01',
-    patientKeySha256: null,
-    acquisitionDate: null,
-    laterality: 'left',
-    surgeryType: null,
-    protocol: null,
-    manufacturer: null,
-    scannerModel: null,
-    convolutionKernel: null,
-    kvp: null,
-    sliceThicknessMm: null,
-    pixelSpacingMm: null,
-    huMean: null,
-    huStd: null,
-    huP05: null,
-    huP50: null,
-    huP95: null,
-  });
   const voxels = dims[0] * dims[1] * dims[2];
   const heart = Uint8Array.from({ length: voxels }, (_, v) => (v % dims[0] > 10 && v % dims[0] < 20 ? 1 : 0));
   const ct = Int16Array.from(heart, (inside, v) => (inside ? 40 : -700 + (v % 7)));
-  const volume = await blobs.put(new Uint8Array(ct.buffer));
-  await upsertBlob(db, { ...volume, mediaType: 'application/octet-stream' });
-  const seriesId = await upsertImageSeries(db, {
-    caseId,
-    seriesInstanceUid: '2.25.71',
-    studyInstanceUid: '2.25.72',
-    frameOfReferenceUid: '2.25.73',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    modality: 'CT',
-    description: '',
-    dims: [...dims],
-    spacingMm: [...spacing],
-    originLpsMm: [0, 0, 0],
-    directionLps: [1, 0, 0, 0, 1, 0, 0, 0, 1],
-    slicePositionsMm: Array.from({ length: dims[2] }, (_, k) => k * spacing[2]),
-    sliceOriginsLpsMm: Array.from({ length: dims[2] }, (_, k) => [0, 0, k * spacing[2]]).flat(),
-    sopInstanceUids: Array.from({ length: dims[2] }, (_, k) => `2.25.70${k}`),
-    volumeBlobSha256: volume.sha256,
-  });
+  let seriesId: number;
+  ({ caseId, seriesId } = await insertCaseWithCt(db, blobs, {
+    siteId: site.id,
+    pseudonym: 'HOSTILE01',
+    uid: '2.25.7',
+    ct,
+    dims,
+    spacingMm: spacing,
+    laterality: 'left',
+  }));
   const structureIds = await ensureStructures(db, [findTg263Structure('Heart')!]);
-  const observerId = await ensureObserver(db, site.id, 'RO1');
-  const setId = await upsertPhysicianContourSet(db, {
+  await insertPhysicianSet(db, blobs, {
     caseId,
-    imageSeriesId: seriesId,
-    observerId,
+    seriesId,
+    observerId: await ensureObserver(db, site.id, 'RO1'),
     label: 'RO1',
     sopInstanceUid: '2.25.79',
-  });
-  const stored = await blobs.put(heart);
-  await upsertBlob(db, { ...stored, mediaType: 'application/x-contourbench-mask' });
-  await upsertContour(db, {
-    contourSetId: setId,
-    structureId: structureIds.get('Heart')!,
-    maskBlobSha256: stored.sha256,
-    volumeCc: 0,
-    voxelCount: 0,
-    bboxIjk: null,
-    sourceRoiName: 'Heart',
-    sourceRoiNumber: 1,
-    colourRgb: null,
+    voxelCc: (spacing[0] * spacing[1] * spacing[2]) / 1000,
+    masks: [{ structureId: structureIds.get('Heart')!, structure: 'Heart', mask: heart }],
   });
   await addCaseToCohort(db, await ensureCohort(db, 'hostile-cohort'), caseId, 'test');
 }, 60_000);
