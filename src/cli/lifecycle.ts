@@ -54,7 +54,7 @@ export async function withCliDatabase<T>(
   work: (db: Db, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
-  const opened = await openDatabase(config, createLogger(config.logLevel), {
+  const opened = await openDatabase(config, createLogger(config.logLevel, 'contourbench', 'stderr'), {
     migrate: true,
     applicationName: `contourbench-${name}`,
   });
