@@ -32,11 +32,15 @@ function printSummary(summary: DatasetExportSummary, written: string, seconds: n
     `Wrote ${written}: ${summary.cases} case(s), ${summary.files} file(s), ${megabytes(summary.bytes)} in ${seconds.toFixed(1)} s`,
     `Labels: ${summary.labels.map((l) => `${l.value} ${l.structure}`).join(', ')}`,
   ];
-  if (summary.missing.length)
+  if (summary.missing.length) {
+    // by structure: most are targets of the other side, which a case of one side does not have
+    const byStructure = new Map<string, number>();
+    for (const m of summary.missing) byStructure.set(m.structure, (byStructure.get(m.structure) ?? 0) + 1);
     lines.push(
-      `Missing references (background in those label maps): ${summary.missing.length}`,
-      ...summary.missing.map((m) => `  ${m.case}: ${m.structure}`),
+      `Missing references (background in those label maps; each case in export_report.json): ${summary.missing.length}`,
+      ...[...byStructure].map(([structure, n]) => `  ${structure}: ${n} of ${summary.cases} case(s)`),
     );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -244,9 +244,14 @@ export async function freezeCohort(
     );
   const usesMajority =
     policy.default.kind === 'majority' || Object.values(policy.structures).some((r) => r.kind === 'majority');
+  // the vote of the structures the policy gives it, computed again (physicians' sets may have changed)
   if (usesMajority)
     for (const c of await findCohortCases(db, await cohortIdOf(db, name)))
-      await computeMajorityVote(deps, c.caseId);
+      await computeMajorityVote(
+        deps,
+        c.caseId,
+        (structure) => ruleFor(policy, structure).kind === 'majority',
+      );
   return db.transaction().execute(async (tx) => {
     const cohortId = await cohortIdOf(tx, name);
     const [cases, candidates, versions] = await Promise.all([

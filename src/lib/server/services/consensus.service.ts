@@ -221,6 +221,8 @@ export const MAJORITY_VARIANT = 'majority';
 export async function computeMajorityVote(
   deps: { db: Db; blobs: BlobStore },
   caseId: number,
+  /** only these structures (the others the set holds are kept as they are); default every structure */
+  only?: (structure: string) => boolean,
 ): Promise<{ setId: number; structures: Array<{ tg263Name: string; raters: number; volumeCc: number }> }> {
   const { db, blobs } = deps;
   const { image, grid, gridVoxels, voxelCc, byStructure } = await caseRaters(db, caseId);
@@ -233,7 +235,7 @@ export async function computeMajorityVote(
     bbox: number[] | null;
   }> = [];
   for (const [tg263Name, raters] of byStructure) {
-    if (raters.length < 2) continue;
+    if (raters.length < 2 || (only !== undefined && !only(tg263Name))) continue;
     const vote = majorityVote(await raterMasks(blobs, raters, gridVoxels));
     const { voxels, box } = binaryMaskSummary(vote, grid.dims);
     computed.push({
@@ -252,11 +254,12 @@ export async function computeMajorityVote(
       variant: MAJORITY_VARIANT,
       label: 'Majority vote',
     });
-    await deleteConsensusContoursExcept(
-      trx,
-      id,
-      computed.map((c) => c.structureId),
-    );
+    if (only === undefined)
+      await deleteConsensusContoursExcept(
+        trx,
+        id,
+        computed.map((c) => c.structureId),
+      );
     for (const c of computed) {
       await upsertBlob(trx, { ...c.blob, mediaType: 'application/x-contourbench-mask' });
       await upsertContour(trx, {
