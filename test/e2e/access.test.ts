@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuild } from '../../src/cli/web-server';
 import type { RoleName } from '../../src/lib/core/access/permissions';
 import { createLogger } from '../../src/lib/server/logger';
-import { seedAnalytics } from '../../src/lib/server/services/analytics-seed.service';
+import { SEEDED_COHORT_NAME, seedAnalytics } from '../../src/lib/server/services/analytics-seed.service';
 import { refreshAlarms } from '../../src/lib/server/services/drift.service';
 import { createTestDatabase, type TestDatabase } from '../db/test-database';
 import { createAccount, signInCookie, type TestAccount } from '../helpers/accounts';
@@ -72,6 +72,7 @@ interface Probe {
 }
 
 const page = (p: () => string, allowed: RoleName[]): Probe => ({ method: 'GET', path: p, allowed });
+const seededCohort = encodeURIComponent(SEEDED_COHORT_NAME);
 const probes: Probe[] = [
   page(() => '/', everyone),
   page(() => '/account', everyone),
@@ -87,6 +88,8 @@ const probes: Probe[] = [
   page(() => `/cases/${ids.caseA}/disagreement?structure=1&a=1&b=2`, imaging),
   page(() => '/reports', ['admin', 'physicist', 'auditor']),
   page(() => `/reports/${ids.run}`, ['admin', 'physicist', 'auditor']),
+  page(() => '/cohorts', analysts),
+  page(() => `/cohorts/${seededCohort}`, analysts),
   page(() => '/admin/users', ['admin']),
   page(() => '/admin/audit', ['admin']),
   page(() => '/api/models', analysts),
@@ -100,6 +103,10 @@ const probes: Probe[] = [
   page(() => '/api/v1/editing?structure=Heart', everyone),
   page(() => '/api/v1/alarms', everyone),
   page(() => '/api/v1/acceptance-criteria', everyone),
+  page(() => '/api/v1/cohorts', analysts),
+  page(() => `/api/v1/cohorts/${seededCohort}`, analysts),
+  // no such version: 404 for those allowed to export
+  page(() => `/api/cohorts/${seededCohort}/versions/999/dataset`, operators),
   { method: 'POST', path: () => '/api/evaluations', allowed: operators, body: '{}' },
   { method: 'POST', path: () => '/api/evaluations/999999/cancel', allowed: operators },
   { method: 'POST', path: () => '/api/evaluations/999999/retry', allowed: operators },
@@ -111,6 +118,33 @@ const probes: Probe[] = [
   { method: 'POST', path: () => `/reports/${ids.run}?/signoff`, allowed: operators, form: { role: 'x' } },
   { method: 'POST', path: () => `/cases/${ids.caseA}?/review`, allowed: imaging, form: { grade: '9' } },
   { method: 'POST', path: () => '/admin/users?/access', allowed: ['admin'], form: { email: 'nobody@x.org' } },
+  // each refused by its own validation when allowed, so the seeded cohort stays as it is
+  { method: 'POST', path: () => '/cohorts?/create', allowed: operators, form: { name: '' } },
+  {
+    method: 'POST',
+    path: () => `/cohorts/${seededCohort}?/addCases`,
+    allowed: operators,
+    form: { pseudonyms: '', reason: '' },
+  },
+  {
+    method: 'POST',
+    path: () => `/cohorts/${seededCohort}?/removeCase`,
+    allowed: operators,
+    form: { pseudonym: 'nobody', reason: '' },
+  },
+  { method: 'POST', path: () => `/cohorts/${seededCohort}?/decide`, allowed: operators, form: { note: '' } },
+  {
+    method: 'POST',
+    path: () => `/cohorts/${seededCohort}?/freeze`,
+    allowed: operators,
+    form: { reference: 'nonsense' },
+  },
+  {
+    method: 'POST',
+    path: () => `/cohorts/${seededCohort}?/evaluate`,
+    allowed: operators,
+    form: { model: '', version: '1' },
+  },
 ];
 
 async function call(probe: Probe, who: Who): Promise<Response> {

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { can, permissions, permissionsOf, siteScope } from '../../src/lib/core/access/permissions';
+import { can, permissions, permissionsOf, roleNames, siteScope } from '../../src/lib/core/access/permissions';
 import { requiredAccess, routePolicy } from '../../src/lib/server/auth/route-policy';
 
 const routesDir = path.resolve(import.meta.dirname, '../../src/routes');
@@ -63,6 +63,12 @@ describe('roles', () => {
     expect(permissionsOf('admin')).toEqual(Object.keys(permissions));
     expect(can('physicist', 'users')).toBe(false);
     expect(can('physicist', 'audit')).toBe(false);
+  });
+
+  it('lets only physicists and admins curate, freeze and export cohorts', () => {
+    expect(roleNames.filter((role) => can(role, 'cohorts_write'))).toEqual(['admin', 'physicist']);
+    // an export carries images: every role that may export may see images
+    for (const role of roleNames) if (can(role, 'cohorts_write')) expect(can(role, 'images')).toBe(true);
   });
 
   it('scopes physicians to their sites, and physicists only when they have site grants', () => {

@@ -4,6 +4,8 @@ import {
   acknowledgeSchema,
   agreementSchema,
   alarmsSchema,
+  cohortSchema,
+  cohortsSchema,
   compareSchema,
   driftSchema,
   editingSchema,
@@ -19,7 +21,8 @@ interface Operation {
   description: string;
   query?: z.ZodObject;
   body?: z.ZodType;
-  pathParameters?: Array<{ name: string; description: string }>;
+  /** integers (ids) unless `type` says string */
+  pathParameters?: Array<{ name: string; description: string; type?: 'integer' | 'string' }>;
   /** the top-level fields of the JSON answer */
   response: Record<string, string>;
   csv?: boolean;
@@ -148,6 +151,35 @@ export const operations: Operation[] = [
     body: criteriaSetSchema,
     response: { name: 'the set', criteria: 'the stored criteria' },
   },
+  {
+    method: 'get',
+    path: '/api/v1/cohorts',
+    summary: 'Curated cohorts',
+    description:
+      'Every cohort the caller sees (a user bound to sites: those whose cases all lie in their sites), by name.',
+    query: cohortsSchema,
+    response: {
+      cohorts:
+        'name, description, createdAt, sites of its cases, cases, versions, latestVersion, runs (counts)',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/cohorts/{name}',
+    summary: 'One cohort: cases, versions, strata, references and findings',
+    description:
+      'The cases with the reason each was added, the frozen versions (content sha256, reference policy, who froze it), the evaluation runs over the cohort with the version each evaluated, the counts per site x laterality x surgery x protocol, per structure the cases contoured and those with a reference under the policy, and the quality findings (missing structures, wrong side, volume outliers, duplicates) with their decisions.',
+    pathParameters: [{ name: 'name', description: 'cohort name (URL-encoded)', type: 'string' }],
+    query: cohortSchema,
+    response: {
+      cohort: 'the name',
+      cases: 'pseudonym, site, laterality, surgery, protocol, acquisitionDate, reason, addedAt',
+      versions: 'version, contentSha256, reference (policy entries), caseCount, note, frozenAt, frozenBy',
+      runs: 'runId, model, cohortVersion (null: the current cases), status, createdAt, job counts',
+      stratification: 'reference (the policy used), strata, structures (contoured, withReference)',
+      findings: 'check, pseudonym, structure, message, decision (accepted or excluded, note) or null',
+    },
+  },
 ];
 
 function jsonSchema(type: z.ZodType): Record<string, unknown> {
@@ -199,7 +231,7 @@ export function openApiDocument(version: string) {
           in: 'path',
           required: true,
           description: p.description,
-          schema: { type: 'integer', minimum: 1 },
+          schema: p.type === 'string' ? { type: 'string', minLength: 1 } : { type: 'integer', minimum: 1 },
         })),
         ...(op.query ? queryParameters(op.query) : []),
       ],

@@ -161,3 +161,20 @@ export function siteShiftOptions(params: z.infer<typeof siteShiftSchema>, filter
     },
   };
 }
+
+export const cohortsSchema = z.strictObject({});
+
+export const cohortSchema = z.strictObject({
+  reference: z
+    .array(z.string().min(1).max(200))
+    .default(['*=staple'])
+    .describe(
+      'reference policy entries (repeatable): *=staple, *=majority or *=observer:CODE, then exceptions such as Heart=observer:EXPERT',
+    ),
+  expected: z
+    .array(z.string().min(1).max(64))
+    .optional()
+    .describe(
+      'TG-263 structures every case should have (the missing-structure check); default: those most cases of the same side have',
+    ),
+});

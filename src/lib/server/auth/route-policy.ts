@@ -41,6 +41,15 @@ export const routePolicy: Record<string, RouteRule> = {
   '/reports': view('reports'),
   '/reports/[runId]': view('reports', { signoff: 'sign_report' }),
   '/reports/[runId]/pdf': view('reports'),
+  // reading a cohort (pseudonyms, strata, findings, versions) is part of reading what a run measured
+  '/cohorts': view('models_read', { create: 'cohorts_write' }),
+  '/cohorts/[name]': view('models_read', {
+    addCases: 'cohorts_write',
+    removeCase: 'cohorts_write',
+    decide: 'cohorts_write',
+    freeze: 'cohorts_write',
+    evaluate: 'models_write',
+  }),
   '/api/health': { GET: 'public' },
   '/api/import': { POST: 'import' },
   '/api/models': { GET: 'models_read', POST: 'models_write' },
@@ -50,6 +59,8 @@ export const routePolicy: Record<string, RouteRule> = {
   '/api/evaluations/[id]/cancel': { POST: 'models_write' },
   '/api/evaluations/[id]/retry': { POST: 'models_write' },
   '/api/contour-sets/[id]/rtstruct': { GET: 'images' },
+  // images leave the system: the route also requires 'images' (every role with cohorts_write has it)
+  '/api/cohorts/[name]/versions/[version]/dataset': { GET: 'cohorts_write' },
   '/api/v1/openapi.json': { GET: 'public' },
   '/api/v1/metrics': { GET: 'aggregates' },
   '/api/v1/compare/models': { GET: 'aggregates' },
@@ -60,6 +71,8 @@ export const routePolicy: Record<string, RouteRule> = {
   '/api/v1/alarms': { GET: 'aggregates' },
   '/api/v1/alarms/[id]/acknowledge': { POST: 'acknowledge_alarm' },
   '/api/v1/acceptance-criteria': { GET: 'aggregates', PUT: 'criteria_write' },
+  '/api/v1/cohorts': { GET: 'models_read' },
+  '/api/v1/cohorts/[name]': { GET: 'models_read' },
 };
 
 /** What a request needs, or undefined when the route has no rule for it (refused). */

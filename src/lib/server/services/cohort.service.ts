@@ -239,8 +239,7 @@ export async function freezeCohort(
   if (open.length)
     throw new AppError(
       'CONFLICT',
-      `cohort "${name}" has ${open.length} undecided finding(s); accept each with a note or exclude its case ` +
-        `(contourbench cohort decide):\n${open.map((f) => `  ${f.check}: ${f.message}`).join('\n')}`,
+      `cohort "${name}" has ${open.length} undecided finding(s); accept each with a note or exclude its case:\n${open.map((f) => `  ${f.check}: ${f.message}`).join('\n')}`,
     );
   const usesMajority =
     policy.default.kind === 'majority' || Object.values(policy.structures).some((r) => r.kind === 'majority');
