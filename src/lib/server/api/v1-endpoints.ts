@@ -11,7 +11,9 @@ export const agreementSchema = filterSchema;
 const referenceParam = z
   .string()
   .default('consensus')
-  .describe("consensus (STAPLE), physicians (mean over the case's physicians) or observer:CODE");
+  .describe(
+    "consensus (STAPLE), physicians (mean over the case's physicians), observer:CODE or version:COHORT@N (the references a frozen cohort version chose)",
+  );
 
 export const compareSchema = filterSchema.extend({
   metric: z.array(metricSchema).default(['dice', 'hd95_mm', 'surface_dice_2mm']),
