@@ -122,19 +122,22 @@ export interface CohortCaseRow {
   protocol: string | null;
 }
 
+/** What a cohort case is read as (case c, site s). */
+const cohortCaseColumns = [
+  'c.id as caseId',
+  'c.pseudonym',
+  's.code as site',
+  'c.laterality',
+  'c.surgery_type as surgery',
+  'c.protocol',
+] as const;
+
 export async function findCohortCases(db: Db, cohortId: number): Promise<CohortCaseRow[]> {
   return db
     .selectFrom('cohort_case as cc')
     .innerJoin('patient_case as c', 'c.id', 'cc.case_id')
     .innerJoin('site as s', 's.id', 'c.site_id')
-    .select([
-      'c.id as caseId',
-      'c.pseudonym',
-      's.code as site',
-      'c.laterality',
-      'c.surgery_type as surgery',
-      'c.protocol',
-    ])
+    .select(cohortCaseColumns)
     .where('cc.cohort_id', '=', cohortId)
     .orderBy('c.pseudonym')
     .execute();
@@ -379,12 +382,7 @@ export async function findCohortMembers(db: Db, cohortId: number): Promise<Cohor
     .innerJoin('patient_case as c', 'c.id', 'cc.case_id')
     .innerJoin('site as s', 's.id', 'c.site_id')
     .select([
-      'c.id as caseId',
-      'c.pseudonym',
-      's.code as site',
-      'c.laterality',
-      'c.surgery_type as surgery',
-      'c.protocol',
+      ...cohortCaseColumns,
       sql<string | null>`to_char(c.acquisition_date, 'YYYY-MM-DD')`.as('acquisitionDate'),
       'cc.reason',
       'cc.added_at as addedAt',

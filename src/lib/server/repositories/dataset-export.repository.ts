@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, StructureCategory } from '../db/schema';
-import type { CaseImage } from './evaluation.repository';
+import { caseImageColumns, toCaseImage, type CaseImage } from './evaluation.repository';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -73,33 +73,13 @@ export async function findExportImages(
   if (caseIds.length === 0) return [];
   const rows = await db
     .selectFrom('image_series')
-    .select([
-      'id',
-      'case_id',
-      'dim_x',
-      'dim_y',
-      'dim_z',
-      'spacing_x_mm',
-      'spacing_y_mm',
-      'spacing_z_mm',
-      'origin_lps_mm',
-      'direction_lps',
-      'volume_blob_sha256',
-    ])
+    .select(caseImageColumns)
     .where('case_id', 'in', [...caseIds])
     .where('volume_blob_sha256', 'is not', null)
     .orderBy('case_id')
     .orderBy('id')
     .execute();
-  return rows.map((row) => ({
-    caseId: row.case_id,
-    seriesId: row.id,
-    dims: [row.dim_x, row.dim_y, row.dim_z],
-    spacingMm: [row.spacing_x_mm, row.spacing_y_mm, row.spacing_z_mm],
-    originLpsMm: row.origin_lps_mm,
-    directionLps: row.direction_lps,
-    volumeBlobSha256: row.volume_blob_sha256 as string,
-  }));
+  return rows.map(toCaseImage);
 }
 
 export interface ExportReferenceRow {

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -12,28 +12,27 @@ export interface CaseImage {
   volumeBlobSha256: string;
 }
 
-/** The CT of a case the model runs on: its first image series with a stored volume. */
-export async function findCaseImage(db: Db, caseId: number): Promise<CaseImage | undefined> {
-  const row = await db
-    .selectFrom('image_series')
-    .select([
-      'id',
-      'dim_x',
-      'dim_y',
-      'dim_z',
-      'spacing_x_mm',
-      'spacing_y_mm',
-      'spacing_z_mm',
-      'origin_lps_mm',
-      'direction_lps',
-      'volume_blob_sha256',
-    ])
-    .where('case_id', '=', caseId)
-    .where('volume_blob_sha256', 'is not', null)
-    .orderBy('id')
-    .executeTakeFirst();
-  if (row === undefined) return undefined;
+/** The image_series columns a CaseImage is read from. */
+export const caseImageColumns = [
+  'id',
+  'case_id',
+  'dim_x',
+  'dim_y',
+  'dim_z',
+  'spacing_x_mm',
+  'spacing_y_mm',
+  'spacing_z_mm',
+  'origin_lps_mm',
+  'direction_lps',
+  'volume_blob_sha256',
+] as const;
+
+type CaseImageRow = Pick<Selectable<Database['image_series']>, (typeof caseImageColumns)[number]>;
+
+/** A CaseImage (with its case) from a row of caseImageColumns. */
+export function toCaseImage(row: CaseImageRow): CaseImage & { caseId: number } {
   return {
+    caseId: row.case_id,
     seriesId: row.id,
     dims: [row.dim_x, row.dim_y, row.dim_z],
     spacingMm: [row.spacing_x_mm, row.spacing_y_mm, row.spacing_z_mm],
@@ -41,6 +40,20 @@ export async function findCaseImage(db: Db, caseId: number): Promise<CaseImage |
     directionLps: row.direction_lps,
     volumeBlobSha256: row.volume_blob_sha256 as string,
   };
+}
+
+/** The CT of a case the model runs on: its first image series with a stored volume. */
+export async function findCaseImage(db: Db, caseId: number): Promise<CaseImage | undefined> {
+  const row = await db
+    .selectFrom('image_series')
+    .select(caseImageColumns)
+    .where('case_id', '=', caseId)
+    .where('volume_blob_sha256', 'is not', null)
+    .orderBy('id')
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  const { caseId: _caseId, ...image } = toCaseImage(row);
+  return image;
 }
 
 export interface ReferenceContour {
@@ -51,6 +64,15 @@ export interface ReferenceContour {
   structureId: number;
   maskBlobSha256: string;
 }
+
+/** What a reference contour is read as, besides its mask. */
+const referenceColumns = [
+  'contour_set.id as setId',
+  'contour_set.source as source',
+  'observer.code as observerCode',
+  'structure.tg263_name as tg263Name',
+  'structure.id as structureId',
+] as const;
 
 /** Every physician and consensus contour of a case on one image series, for these structures. */
 export async function findReferenceContours(
@@ -65,14 +87,7 @@ export async function findReferenceContours(
     .innerJoin('contour_set', 'contour_set.id', 'contour.contour_set_id')
     .innerJoin('structure', 'structure.id', 'contour.structure_id')
     .leftJoin('observer', 'observer.id', 'contour_set.observer_id')
-    .select([
-      'contour_set.id as setId',
-      'contour_set.source as source',
-      'observer.code as observerCode',
-      'structure.tg263_name as tg263Name',
-      'structure.id as structureId',
-      'contour.mask_blob_sha256 as maskBlobSha256',
-    ])
+    .select([...referenceColumns, 'contour.mask_blob_sha256 as maskBlobSha256'])
     .where('contour_set.case_id', '=', caseId)
     .where('contour_set.image_series_id', '=', seriesId)
     // physicians' sets and the STAPLE consensus; other consensus variants (majority vote) are references
@@ -107,14 +122,7 @@ export async function findVersionReferences(
     .innerJoin('contour_set', 'contour_set.id', 'vr.contour_set_id')
     .innerJoin('structure', 'structure.id', 'vr.structure_id')
     .leftJoin('observer', 'observer.id', 'contour_set.observer_id')
-    .select([
-      'contour_set.id as setId',
-      'contour_set.source as source',
-      'observer.code as observerCode',
-      'structure.tg263_name as tg263Name',
-      'structure.id as structureId',
-      'vr.mask_blob_sha256 as maskBlobSha256',
-    ])
+    .select([...referenceColumns, 'vr.mask_blob_sha256 as maskBlobSha256'])
     .where('vr.cohort_version_id', '=', cohortVersionId)
     .where('vr.case_id', '=', caseId)
     .where('structure.tg263_name', 'in', [...structures])

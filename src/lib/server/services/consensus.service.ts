@@ -73,6 +73,27 @@ async function raterMasks(blobs: BlobStore, raters: readonly RaterContour[], gri
   return masks;
 }
 
+/** One computed consensus mask as a contour of the consensus set (its blob row, volume and box). */
+async function storeConsensusContour(
+  trx: Db,
+  setId: number,
+  c: { structureId: number; tg263Name: string; blob: StoredBlob; voxels: number; bbox: number[] | null },
+  voxelCc: number,
+): Promise<void> {
+  await upsertBlob(trx, { ...c.blob, mediaType: 'application/x-contourbench-mask' });
+  await upsertContour(trx, {
+    contourSetId: setId,
+    structureId: c.structureId,
+    maskBlobSha256: c.blob.sha256,
+    volumeCc: c.voxels * voxelCc,
+    voxelCount: c.voxels,
+    bboxIjk: c.bbox,
+    sourceRoiName: c.tg263Name,
+    sourceRoiNumber: null,
+    colourRgb: findTg263Structure(c.tg263Name)?.colourRgb ?? null,
+  });
+}
+
 /**
  * The STAPLE consensus of a case: for every structure drawn by at least two physicians (every observer's
  * set on the case's CT counts as a rater), the consensus mask and each rater's sensitivity and
@@ -139,18 +160,7 @@ export async function computeStapleConsensus(
       computed.map((c) => c.structureId),
     );
     for (const c of computed) {
-      await upsertBlob(trx, { ...c.blob, mediaType: 'application/x-contourbench-mask' });
-      await upsertContour(trx, {
-        contourSetId: setId,
-        structureId: c.structureId,
-        maskBlobSha256: c.blob.sha256,
-        volumeCc: c.voxels * voxelCc,
-        voxelCount: c.voxels,
-        bboxIjk: c.bbox,
-        sourceRoiName: c.tg263Name,
-        sourceRoiNumber: null,
-        colourRgb: findTg263Structure(c.tg263Name)?.colourRgb ?? null,
-      });
+      await storeConsensusContour(trx, setId, c, voxelCc);
       for (const [j, rater] of c.raters.entries()) {
         await upsertConsensusRater(trx, {
           consensusSetId: setId,
@@ -260,20 +270,7 @@ export async function computeMajorityVote(
         id,
         computed.map((c) => c.structureId),
       );
-    for (const c of computed) {
-      await upsertBlob(trx, { ...c.blob, mediaType: 'application/x-contourbench-mask' });
-      await upsertContour(trx, {
-        contourSetId: id,
-        structureId: c.structureId,
-        maskBlobSha256: c.blob.sha256,
-        volumeCc: c.voxels * voxelCc,
-        voxelCount: c.voxels,
-        bboxIjk: c.bbox,
-        sourceRoiName: c.tg263Name,
-        sourceRoiNumber: null,
-        colourRgb: findTg263Structure(c.tg263Name)?.colourRgb ?? null,
-      });
-    }
+    for (const c of computed) await storeConsensusContour(trx, id, c, voxelCc);
     return id;
   });
   return {
