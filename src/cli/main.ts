@@ -7,6 +7,7 @@ import { registerAlarms, registerCriteria } from './commands/analytics';
 import { registerCohorts } from './commands/cohorts';
 import { registerConsensus } from './commands/consensus';
 import { registerDemo } from './commands/demo';
+import { registerDose } from './commands/dose';
 import { registerDicomListen } from './commands/dicom-listen';
 import { registerEditing } from './commands/editing';
 import { registerEvaluate } from './commands/evaluate';
@@ -47,6 +48,7 @@ export function createProgram(): Command {
   registerModelCommands(program);
   registerEvaluate(program);
   registerConsensus(program);
+  registerDose(program);
   registerCriteria(program);
   registerAlarms(program);
   registerAccounts(program);

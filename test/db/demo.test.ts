@@ -27,6 +27,9 @@ import {
   registerModelsInFolder,
 } from '../../src/lib/server/services/demo-evaluation.service';
 import { FileBlobStore } from '../../src/lib/server/storage/blob-store';
+import { dciodvfy, hasDciodvfy } from '../helpers/dciodvfy';
+import { readRtDose } from '../../src/lib/server/io/rtdose';
+import { loadCaseDose } from '../../src/lib/server/services/dose.service';
 import { startTestWorker, waitForRunEnd } from './run-helpers';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
@@ -53,15 +56,41 @@ const sha = async (file: string) =>
     .digest('hex');
 
 describe('demo cohort', () => {
-  it('writes one CT series and one RTSTRUCT per observer for each case, with a manifest', async () => {
+  it('writes one CT series, one RTSTRUCT per observer and the planned dose for each case, with a manifest', async () => {
     expect(manifest.cases).toHaveLength(6);
     expect(manifest.cases.map((c) => c.split)).toEqual(['train', 'test', 'train', 'test', 'train', 'test']);
-    const first = manifest.cases[0];
-    const files = await readdir(path.join(dir, 'a', first.folder));
-    expect(files.sort()).toEqual(
-      ['CT', ...first.observers.map((o) => `RS.${o.replaceAll(' ', '')}.dcm`)].sort(),
-    );
-    expect(first.observers[0]).toBe(truthObserver);
+    for (const c of manifest.cases) {
+      const files = await readdir(path.join(dir, 'a', c.folder));
+      expect(files.sort()).toEqual(
+        ['CT', 'RD.dcm', ...c.observers.map((o) => `RS.${o.replaceAll(' ', '')}.dcm`)].sort(),
+      );
+    }
+    expect(manifest.cases[0].observers[0]).toBe(truthObserver);
+    // each site's prescription: 40.05 Gy / 15 at the ESTRO sites, 50 Gy / 25 at the RTOG site
+    expect(manifest.cases.map((c) => [c.site, c.prescriptionGy, c.fractions])).toEqual([
+      ['NORTH', 40.05, 15],
+      ['NORTH', 40.05, 15],
+      ['SOUTH', 50, 25],
+      ['SOUTH', 50, 25],
+      ['EAST', 40.05, 15],
+      ['EAST', 40.05, 15],
+    ]);
+  });
+
+  it('writes a physical plan dose on the CT frame of reference, peaking just above the prescription', async () => {
+    for (const c of manifest.cases) {
+      const folder = path.join(dir, 'a', c.folder);
+      const file = path.join(folder, 'RD.dcm');
+      const rd = readRtDose(await readFile(file), file);
+      const scan = await scanDicomFolder(path.join(folder, 'CT'));
+      const series = buildImageSeries([...scan.imageSeries.values()][0]);
+      expect(rd.frameOfReferenceUid).toBe(series.grid.frameOfReferenceUid);
+      expect(rd).toMatchObject({ doseType: 'PHYSICAL', summationType: 'PLAN' });
+      expect(rd.maxGy / c.prescriptionGy, c.patientId).toBeGreaterThan(1);
+      expect(rd.maxGy / c.prescriptionGy, c.patientId).toBeLessThan(1.2);
+      // a grid of 2.5 mm, never finer than the CT
+      expect(rd.dose.spacingMm).toEqual(c.spacingMm.map((s) => Math.max(2.5, s)));
+    }
   });
 
   it('is the same for the same seed, whatever else is generated', async () => {
@@ -73,6 +102,7 @@ describe('demo cohort', () => {
       'CT/CT.010.dcm',
       `RS.${truthObserver}.dcm`,
       `RS.${c.observers[2].replaceAll(' ', '')}.dcm`,
+      'RD.dcm',
     ]) {
       expect(await sha(path.join(dir, 'b', c.folder, file)), file).toBe(
         await sha(path.join(dir, 'a', c.folder, file)),
@@ -120,6 +150,20 @@ describe('demo cohort', () => {
     }
   });
 
+  it.skipIf(!hasDciodvfy && process.env.CI !== 'true')(
+    'validates every RD.dcm with dciodvfy (its 32-bit pixels re-encoded at 16 bits for the tool)',
+    async () => {
+      for (const c of manifest.cases) {
+        const lines = await dciodvfy(path.join(dir, 'a', c.folder, 'RD.dcm'));
+        expect(lines, c.patientId).toContain('RTDose');
+        expect(
+          lines.filter((line) => line.startsWith('Error')),
+          `${c.patientId}:\n${lines.join('\n')}`,
+        ).toEqual([]);
+      }
+    },
+  );
+
   it('imports through the DICOM path, site names mapped to TG-263, and reuses what exists', async () => {
     const blobs = new FileBlobStore(path.join(dir, 'blobs'));
     const first = await importDemoCohort(database.db, blobs, path.join(dir, 'a'), manifest);
@@ -150,6 +194,20 @@ describe('demo cohort', () => {
       ['EAST', 'Boost CTV Left'],
       ['EAST', 'Boost CTV Right'],
     ]);
+    // every case carries its planned dose with the manifest's prescription
+    const doses = await database.db
+      .selectFrom('dose_grid')
+      .innerJoin('patient_case', 'patient_case.id', 'dose_grid.case_id')
+      .innerJoin('site', 'site.id', 'patient_case.site_id')
+      .select(['site.code', 'dose_grid.case_id', 'dose_grid.prescription_gy', 'dose_grid.fractions'])
+      .orderBy('dose_grid.case_id')
+      .execute();
+    expect(doses.map((d) => [d.code, d.prescription_gy, d.fractions])).toEqual(
+      manifest.cases.map((c) => [c.site, c.prescriptionGy, c.fractions]),
+    );
+    const loaded = await loadCaseDose({ db: database.db, blobs }, doses[0]!.case_id);
+    expect(loaded).toMatchObject({ prescriptionGy: 40.05, fractions: 15 });
+    expect(loaded!.dose.data.length).toBe(loaded!.dose.dims.reduce((a, b) => a * b, 1));
   }, 300_000);
 
   it('registers the demo models, evaluates the AI model on the held-out cases and sets AI editing times from APL', async () => {

@@ -16,6 +16,9 @@ export interface MetricDefinition {
   /** the stored column, and for per-tolerance columns the tolerance in mm */
   column: MetricColumn;
   toleranceMm?: number;
+  /** for a JSON column keyed by name (dose_delta): the key, and whether the value is taken as |x| */
+  jsonKey?: string;
+  absolute?: boolean;
   /** distances are +∞ when the test structure is missing; ratios are 0 */
   missedValue: number | null;
 }
@@ -35,7 +38,8 @@ export type MetricColumn =
   | 'centroid_shift_mm'
   | 'surface_dice'
   | 'apl_contour_mm'
-  | 'apl_pixel_mm';
+  | 'apl_pixel_mm'
+  | 'dose_delta';
 
 const hd95 =
   'maximum of the two directed 95th percentiles of surface distance, surface elements at voxel corners weighted by area, nearest rank (DeepMind surface-distance convention)';
@@ -171,7 +175,53 @@ const definitions: MetricDefinition[] = [
     // the whole reference boundary is added and stored as such
     missedValue: null,
   })),
+  ...doseDeltaDefinitions(),
 ];
+
+/**
+ * Dose consequences of a contour difference: a dose metric of the test contour minus the same metric of
+ * the reference contour, both from the case's planned dose resampled to the CT grid (core/dose). Signed
+ * (test - reference) and absolute; Gy for doses, percentage points of the structure volume for V metrics.
+ * Each structure has the metrics its plan is judged by (core/dose/dose-metrics.ts); a structure without
+ * one has no value. No value either when the case has no dose or either contour is empty.
+ */
+function doseDeltaDefinitions(): MetricDefinition[] {
+  const metrics: Array<{ key: string; slug: string; label: string; unit: string }> = [
+    { key: 'Dmean', slug: 'dmean', label: 'mean dose', unit: 'Gy' },
+    { key: 'Dmax', slug: 'dmax', label: 'maximum dose', unit: 'Gy' },
+    { key: 'D95%', slug: 'd95', label: 'D95%', unit: 'Gy' },
+    { key: 'D2%', slug: 'd2', label: 'D2%', unit: 'Gy' },
+    { key: 'V20Gy', slug: 'v20gy', label: 'V20Gy', unit: '%' },
+    { key: 'V5Gy', slug: 'v5gy', label: 'V5Gy', unit: '%' },
+  ];
+  return metrics.flatMap(({ key, slug, label, unit }) => {
+    const suffix = unit === 'Gy' ? 'gy' : 'pct';
+    const what = `${label} of the test contour minus that of the reference contour, on the case's planned dose`;
+    return [
+      {
+        name: `dose_${slug}_delta_${suffix}`,
+        label: `Δ ${label}`,
+        unit,
+        better: 'closer-to-zero',
+        definition: what,
+        column: 'dose_delta',
+        jsonKey: key,
+        missedValue: null,
+      },
+      {
+        name: `dose_${slug}_absdelta_${suffix}`,
+        label: `|Δ ${label}|`,
+        unit,
+        better: 'lower',
+        definition: `|${what}|`,
+        column: 'dose_delta',
+        jsonKey: key,
+        absolute: true,
+        missedValue: null,
+      },
+    ];
+  });
+}
 
 export const metricCatalogue: ReadonlyMap<string, MetricDefinition> = new Map(
   definitions.map((d) => [d.name, d]),

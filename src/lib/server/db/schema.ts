@@ -371,6 +371,8 @@ export interface MetricTable {
   cranial_extent_error_mm: number | null;
   caudal_extent_error_mm: number | null;
   computed_at: DefaultTimestamp;
+  /** per dose metric ("Dmean", "V20Gy"): the test contour's value minus the reference's; null without dose */
+  dose_delta: Record<string, number> | null;
 }
 
 export interface JobOutcomeTable {
@@ -524,6 +526,44 @@ export interface Database {
   consensus_rater: ConsensusRaterTable;
   acceptance_criterion: AcceptanceCriterionTable;
   analytics_version: AnalyticsVersionTable;
+  /** A case's planned dose (an imported RTDOSE): grid geometry, float32 Gy voxels in a blob, prescription. */
+  dose_grid: {
+    id: Id;
+    case_id: number;
+    image_series_id: number;
+    sop_instance_uid: string;
+    dim_x: number;
+    dim_y: number;
+    dim_z: number;
+    spacing_x_mm: number;
+    spacing_y_mm: number;
+    spacing_z_mm: number;
+    origin_lps_mm: number[];
+    direction_lps: number[];
+    dose_blob_sha256: string;
+    dose_type: 'PHYSICAL' | 'EFFECTIVE' | 'ERROR';
+    summation_type: string;
+    max_gy: number;
+    prescription_gy: number | null;
+    fractions: number | null;
+    created_at: DefaultTimestamp;
+  };
+  dose_metric: {
+    id: Id;
+    dose_grid_id: number;
+    contour_set_id: number;
+    structure_id: number;
+    mask_blob_sha256: string;
+    definition_version: string;
+    volume_cc: number;
+    outside_dose_cc: number;
+    /** dose metric ("Dmean", "D95%", "V20Gy") -> value in Gy or % of the structure volume, null undefined */
+    metric_values: Record<string, number | null>;
+    dvh_bin_width_gy: number;
+    /** cumulative DVH, % of the volume at each multiple of the bin width from 0 Gy */
+    dvh_cumulative_pct: number[];
+    computed_at: DefaultTimestamp;
+  };
 }
 
 /**
@@ -812,6 +852,7 @@ export const schemaColumns = {
     cranial_extent_error_mm: true,
     caudal_extent_error_mm: true,
     computed_at: false,
+    dose_delta: true,
   },
   job_outcome: {
     id: false,
@@ -902,6 +943,41 @@ export const schemaColumns = {
     created_by: true,
   },
   analytics_version: { singleton: false, version: false, changed_at: false },
+  dose_grid: {
+    id: false,
+    case_id: false,
+    image_series_id: false,
+    sop_instance_uid: false,
+    dim_x: false,
+    dim_y: false,
+    dim_z: false,
+    spacing_x_mm: false,
+    spacing_y_mm: false,
+    spacing_z_mm: false,
+    origin_lps_mm: false,
+    direction_lps: false,
+    dose_blob_sha256: false,
+    dose_type: false,
+    summation_type: false,
+    max_gy: false,
+    prescription_gy: true,
+    fractions: true,
+    created_at: false,
+  },
+  dose_metric: {
+    id: false,
+    dose_grid_id: false,
+    contour_set_id: false,
+    structure_id: false,
+    mask_blob_sha256: false,
+    definition_version: false,
+    volume_cc: false,
+    outside_dose_cc: false,
+    metric_values: false,
+    dvh_bin_width_gy: false,
+    dvh_cumulative_pct: false,
+    computed_at: false,
+  },
 } as const satisfies { [T in keyof Database]: Nullability<Database[T]> };
 
 /** true where a column's selected type admits null: ties schemaColumns to the interfaces at compile time. */

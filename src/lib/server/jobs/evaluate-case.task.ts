@@ -1,6 +1,7 @@
 import type { Task } from 'graphile-worker';
 import { z } from 'zod';
 import { AppError, errorMessage, isAppError } from '../../core/errors';
+import { computeCaseDoseMetrics } from '../services/dose-metric.service';
 import { evaluateCase } from '../services/evaluation.service';
 import { markRunStarted, recordCaseOutcome } from '../services/evaluation-run.service';
 import type { JobContext } from './context';
@@ -9,7 +10,8 @@ const payloadSchema = z.object({ runId: z.number().int().positive(), caseId: z.n
 
 /**
  * One case of an evaluation run: infer, store the model contour set and the metric rows (one
- * transaction inside evaluateCase), then record the outcome. A failure is rethrown so graphile-worker
+ * transaction inside evaluateCase), the dose metrics of the new contours when the case has a dose, then
+ * record the outcome. A failure is rethrown so graphile-worker
  * retries it (with exponential back-off); the last attempt's failure is recorded with its message, and
  * `retryFailedCases` can queue it again.
  */
@@ -44,8 +46,11 @@ export function evaluateCaseTask(context: JobContext): Task {
         },
         { caseId, modelVersionId: run.modelVersionId, evaluationRunId: runId },
       );
+      // the dose each new contour receives and the dose consequence of each new metric row
+      const dose = await computeCaseDoseMetrics({ db: context.db, blobs: context.blobs }, caseId);
       helpers.logger.info(
-        `run ${runId} case ${caseId}: ${result.metricRows} metric rows, ${result.windows} windows, ${Math.round(result.timings.totalMs)} ms inference`,
+        `run ${runId} case ${caseId}: ${result.metricRows} metric rows, ${result.windows} windows, ${Math.round(result.timings.totalMs)} ms inference` +
+          (dose ? `, dose metrics of ${dose.computed} contours in ${Math.round(dose.computeMs)} ms` : ''),
       );
       await record({ ...base, status: 'succeeded' });
     } catch (error) {

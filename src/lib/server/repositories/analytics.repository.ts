@@ -57,6 +57,10 @@ export interface MetricValueRow {
 
 /** The SQL expression of a catalogue metric over the metric table aliased m. */
 function metricExpression(d: MetricDefinition) {
+  if (d.jsonKey !== undefined) {
+    const value = sql<number | null>`(${sql.ref(`m.${d.column}`)} ->> ${d.jsonKey})::float8`;
+    return d.absolute ? sql<number | null>`abs(${value})` : value;
+  }
   if (d.toleranceMm === undefined) return sql<number | null>`${sql.ref(`m.${d.column}`)}`;
   return sql<number | null>`(${sql.ref(`m.${d.column}`)} ->> ${toleranceKey(d.toleranceMm)})::float8`;
 }

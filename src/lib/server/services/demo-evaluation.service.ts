@@ -190,6 +190,14 @@ export const DEMO_CRITERIA = {
       minPassRate: 0.9,
       note: 'a serial organ: boundary agreement within 2 mm',
     },
+    {
+      structure: 'Heart',
+      metric: 'dose_dmean_absdelta_gy',
+      comparator: '<=',
+      threshold: 0.5,
+      minPassRate: 0.9,
+      note: "the model's heart within 0.5 Gy of the reference heart's mean dose, on the case's plan",
+    },
   ],
 } as const;
 

@@ -22,8 +22,9 @@ export interface DemoImportSummary {
 
 /**
  * Imports the generated cohort through the normal DICOM import, one case folder at a time, with each
- * case's laterality and surgery from the manifest (what a clinic would record), into the cohort of all
- * demo cases; test-split cases also join the held-out cohort the demo models are evaluated on. Cases
+ * case's laterality, surgery and dose prescription from the manifest (what a clinic would record), into
+ * the cohort of all demo cases; test-split cases also join the held-out cohort the demo models are
+ * evaluated on. Cases
  * already in the database are skipped, so running the demo again reuses what exists.
  */
 export async function importDemoCohort(
@@ -50,6 +51,8 @@ export async function importDemoCohort(
         surgeryType: demoCase.surgery,
         protocol: demoCase.protocol,
         cohortName: DEMO_COHORT,
+        // the planned dose's prescription, which a clinic's RT Plan would state
+        prescription: { prescriptionGy: demoCase.prescriptionGy, fractions: demoCase.fractions },
       });
       if (report.studies.length !== 1) {
         throw new AppError(

@@ -4,6 +4,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageGrid } from '../../core/geometry/image-grid';
 import {
+  CONVENTIONAL,
+  generateBreastDose,
+  HYPOFRACTIONATED,
+  type Prescription,
+} from '../../core/phantom/breast-dose';
+import {
   defaultPhantomGrid,
   generatePhantom,
   renderCt,
@@ -17,6 +23,7 @@ import { findTg263Structure, normaliseStructureName } from '../../core/structure
 import { axisAlignedAffine, type Vec3, type Volume } from '../../core/volume/volume';
 import { writeFileAtomically } from '../io/atomic-write';
 import { ctImageStorage, writeCtSeries, type CtScannerTags } from '../io/ct-writer';
+import { writeRtDose } from '../io/rtdose-writer';
 import { writeRtStruct } from '../io/rtstruct-writer';
 import { runTasksInThreads } from '../threads/task-threads';
 
@@ -50,6 +57,11 @@ export interface SiteProfile {
   aiFromMonth: number | null;
   /** the contouring guideline the site follows (ESTRO or RTOG breast atlas) */
   protocol: 'ESTRO' | 'RTOG';
+  /**
+   * the site's whole-breast and chest-wall prescription: 40.05 Gy in 15 fractions where the site follows
+   * the ESTRO guideline (moderate hypofractionation, START B), 50 Gy in 25 at the RTOG site
+   */
+  prescription: Prescription;
 }
 
 export interface DemoCase {
@@ -63,6 +75,9 @@ export interface DemoCase {
   nodal: boolean;
   /** the contouring guideline of the case's site */
   protocol: 'ESTRO' | 'RTOG';
+  /** prescription of the planned dose (RD.dcm) to the breast or chest-wall CTV, Gy, and its fractions */
+  prescriptionGy: number;
+  fractions: number;
   size: number;
   breathing: number;
   spacingMm: Vec3;
@@ -100,7 +115,7 @@ export const demoAi = {
 } as const;
 
 export interface DemoManifest {
-  version: 3;
+  version: 4;
   /** the AI model the physicians correct (see DemoCase.aiEdits) and the held-out evaluation cohort */
   ai: { model: string; testCohort: string };
   options: DemoOptions;
@@ -189,6 +204,7 @@ function siteProfiles(count: number): SiteProfile[] {
       },
       aiFromMonth: 4,
       protocol: 'ESTRO',
+      prescription: HYPOFRACTIONATED,
       physicians: [
         {
           ...neutral('Dr A Ahmed'),
@@ -266,6 +282,7 @@ function siteProfiles(count: number): SiteProfile[] {
       },
       aiFromMonth: null,
       protocol: 'RTOG',
+      prescription: CONVENTIONAL,
       physicians: [
         {
           ...neutral('Dr C Costa'),
@@ -321,6 +338,7 @@ function siteProfiles(count: number): SiteProfile[] {
       },
       aiFromMonth: 6,
       protocol: 'ESTRO',
+      prescription: HYPOFRACTIONATED,
       physicians: [
         { ...neutral('Dr E Evans'), marginMm: 2, targetMarginMm: 1, smoothness: 0.4, caudalSlices: 1 },
         {
@@ -488,9 +506,10 @@ export function renderDemoCase(plan: DemoCasePlan): { phantom: Phantom; ct: Volu
 }
 
 /**
- * Generates the demo cohort as real DICOM under `outDir`: per site and case a CT series (CT/) and one
+ * Generates the demo cohort as real DICOM under `outDir`: per site and case a CT series (CT/), one
  * RTSTRUCT per observer (RS.<observer>.dcm): the truth observer (the phantom's organs as they are) and
- * each site physician's styled contours, with the site's structure names. Acquisition dates span 14
+ * each site physician's styled contours, with the site's structure names, and the planned dose (RD.dcm,
+ * see demoCaseDose). Acquisition dates span 14
  * months; the second site's scanner changes kernel part way through. Writes manifest.json last, so a
  * complete manifest means a complete cohort. Cases are written on `threads` worker threads (one per core
  * by default). Deterministic: the same options give the same files, whatever the number of threads.
@@ -504,7 +523,7 @@ export async function generateDemoCohort(
   const sites = siteProfiles(options.sites);
   const total = options.sites * options.casesPerSite;
   const manifest: DemoManifest = {
-    version: 3,
+    version: 4,
     options,
     ai: { model: demoAi.model, testCohort: demoAi.testCohort },
     truthObserver,
@@ -549,9 +568,27 @@ export interface DemoCaseTask {
   index: number;
 }
 
+/** Dose grid spacing of the demo: 2.5 mm, or the CT's spacing along an axis where the CT is coarser. */
+const DEMO_DOSE_SPACING_MM = 2.5;
+
 /**
- * Writes one planned case under `outDir`: its CT series and one RTSTRUCT per observer. Returns its
- * manifest entry.
+ * The planned dose of a demo case (core/phantom/breast-dose.ts: tangents, plus a matched nodal field for
+ * nodal cases) on a dose grid of 2.5 mm (never finer than the CT), at the prescription of the case's site.
+ */
+export function demoCaseDose(plan: DemoCasePlan, phantom: Phantom) {
+  const [sx, sy, sz] = plan.grid.spacingMm;
+  const spacingMm: Vec3 = [
+    Math.max(DEMO_DOSE_SPACING_MM, sx),
+    Math.max(DEMO_DOSE_SPACING_MM, sy),
+    Math.max(DEMO_DOSE_SPACING_MM, sz),
+  ];
+  return generateBreastDose(phantom, plan.spec, plan.site.prescription, { spacingMm });
+}
+
+/**
+ * Writes one planned case under `outDir`: its CT series, one RTSTRUCT per observer and the planned dose
+ * (RD.dcm, RT Dose on the CT's frame of reference, referring to the case's plan). Returns its manifest
+ * entry.
  */
 export async function generateDemoCase(
   outDir: string,
@@ -699,6 +736,29 @@ export async function generateDemoCase(
     });
     await writeFileAtomically(path.join(folder, `RS.${code}.dcm`), bytes);
   }
+  const planned = demoCaseDose(plan, phantom);
+  await writeFileAtomically(
+    path.join(folder, 'RD.dcm'),
+    writeRtDose({
+      dose: planned.dose,
+      frameOfReferenceUid,
+      patient: { patientName: patient.name, patientId: patient.id, patientBirthDate: '', patientSex: 'F' },
+      study: {
+        studyInstanceUid,
+        studyDate: date,
+        studyTime: '093000',
+        studyId: patientId,
+        accessionNumber: study.accessionNumber,
+        referringPhysicianName: '',
+      },
+      referencedPlanSopInstanceUid: derivedUid(options.seed, `${patientId}:rp`),
+      seriesNumber: 200,
+      seriesDescription: `Planned dose ${planned.prescriptionGy} Gy / ${planned.fractions} fx`,
+      seriesInstanceUid: derivedUid(options.seed, `${patientId}:rd:series`),
+      sopInstanceUid: derivedUid(options.seed, `${patientId}:rd`),
+      createdAt: new Date(acquired.getTime() + 7 * 86_400_000),
+    }),
+  );
   return {
     site: site.code,
     patientId,
@@ -709,6 +769,8 @@ export async function generateDemoCase(
     tumourBed: spec.tumourBed,
     nodal: spec.nodal,
     protocol: site.protocol,
+    prescriptionGy: planned.prescriptionGy,
+    fractions: planned.fractions,
     size: spec.size,
     breathing: spec.breathing,
     spacingMm: site.spacingMm,
@@ -727,7 +789,7 @@ export async function generateDemoCase(
 export async function readDemoManifest(outDir: string, options: DemoOptions): Promise<DemoManifest | null> {
   try {
     const manifest = JSON.parse(await readFile(path.join(outDir, 'manifest.json'), 'utf8')) as DemoManifest;
-    const same = manifest.version === 3 && JSON.stringify(manifest.options) === JSON.stringify(options);
+    const same = manifest.version === 4 && JSON.stringify(manifest.options) === JSON.stringify(options);
     return same ? manifest : null;
   } catch {
     return null;

@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { binaryMaskSummary, boxToIjk } from '../../core/volume/crop';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,8 @@ import { findTg263Structure, structureReport, TG263_STRUCTURES } from '../../cor
 import type { Db } from '../db/connection';
 import type { CaseLaterality, SurgeryType } from '../db/schema';
 import { buildImageSeries, scanDicomFolder, type CtSeries, type ParsedDicom } from '../io/ct-series';
+import { getString, tags } from '../io/dicom/parser';
+import { readRtDose, readRtPlanPrescription, type RtDose } from '../io/rtdose';
 import { readStructureSet } from '../io/rtstruct';
 import { limitBody } from '../io/body-limit';
 import { extractZip, looksLikeZip } from '../io/zip';
@@ -16,6 +18,7 @@ import type { Logger } from '../logger';
 import { upsertBlob } from '../repositories/blob.repository';
 import { countCases, upsertCase, upsertImageSeries } from '../repositories/case.repository';
 import { addCaseToCohort, ensureCohort } from '../repositories/cohort.repository';
+import { upsertDoseGrid } from '../repositories/dose.repository';
 import {
   insertUidMappings,
   upsertContour,
@@ -35,6 +38,11 @@ export interface ImportOptions {
   laterality?: CaseLaterality;
   surgeryType?: SurgeryType;
   protocol?: string;
+  /**
+   * Prescription of the RTDOSEs in this import whose RT Plan is not in it or does not state one (the
+   * RTDOSE itself carries none); without it such a dose is stored with no prescription.
+   */
+  prescription?: { prescriptionGy: number; fractions: number };
 }
 
 export interface ImportedRoi {
@@ -57,12 +65,28 @@ export interface ImportedStructureSet {
   skippedContours: Array<{ roi: string; offGrid: number; openOrPoint: number }>;
 }
 
+export interface ImportedDose {
+  file: string;
+  doseGridId: number;
+  dims: [number, number, number];
+  spacingMm: [number, number, number];
+  doseType: RtDose['doseType'];
+  summationType: RtDose['summationType'];
+  maxGy: number;
+  prescriptionGy: number | null;
+  fractions: number | null;
+  /** where the prescription came from: the referenced RT Plan, the import option, or nowhere */
+  prescriptionFrom: 'plan' | 'import option' | null;
+}
+
 export interface ImportedStudy {
   caseId: number;
   pseudonym: string;
   seriesId: number;
   slices: number;
   structureSets: ImportedStructureSet[];
+  /** RTDOSEs on the series' frame of reference, stored with the case */
+  doses: ImportedDose[];
   warnings: string[];
 }
 
@@ -70,9 +94,10 @@ export interface ImportReport {
   files: number;
   bytesRead: number;
   rejected: Array<{ path: string; reason: string }>;
+  /** DICOM objects of modalities not imported (RT Plans are read only for the prescription of a dose). */
   ignored: Array<{ path: string; modality: string }>;
   studies: ImportedStudy[];
-  /** Series or structure sets that could not be imported, with the reason (nothing of them is stored). */
+  /** Series, structure sets or doses that could not be imported, with the reason (nothing of them is stored). */
   failed: Array<{ what: string; reason: string }>;
   casesAtSite: number;
 }
@@ -155,15 +180,48 @@ function renameReportPaths(report: ImportReport, from: string, to: string): void
   report.rejected = report.rejected.map((r) => ({ path: rename(r.path), reason: rename(r.reason) }));
   report.ignored = report.ignored.map((r) => ({ ...r, path: rename(r.path) }));
   report.failed = report.failed.map((f) => ({ what: rename(f.what), reason: rename(f.reason) }));
-  for (const study of report.studies) for (const set of study.structureSets) set.file = rename(set.file);
+  for (const study of report.studies) {
+    for (const set of study.structureSets) set.file = rename(set.file);
+    for (const dose of study.doses) dose.file = rename(dose.file);
+    study.warnings = study.warnings.map(rename);
+  }
+}
+
+/** An RTDOSE of the import, read once to check it; its voxels are read again when its series is stored. */
+interface DoseCandidate {
+  path: string;
+  frameOfReferenceUid: string;
+}
+
+/** The Frame of Reference UID of a file, or undefined when it has none that can be read. */
+function frameOfReference(parsed: ParsedDicom): string | undefined {
+  try {
+    return getString(parsed.file.dataset, tags.frameOfReferenceUid);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a DICOM file of the scan again (the scan keeps only what it needed of other modalities). */
+async function readScanned(filePath: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(filePath));
+  } catch (error) {
+    throw new AppError('INVALID_INPUT', `${filePath}: cannot read (${errorMessage(error)})`, {
+      cause: error,
+    });
+  }
 }
 
 /**
- * Imports a DICOM folder, file or zip archive: each CT series with the RTSTRUCTs on its frame of reference becomes a
- * case, an image series and one physician contour set per RTSTRUCT, de-identified on the way in (patient
- * pseudonym per site, UIDs remapped, names and IDs not stored). Each series is written in one
- * transaction after everything is computed; a failing series or structure set stores nothing and is
- * listed in `failed`. Importing the same objects again changes nothing.
+ * Imports a DICOM folder, file or zip archive: each CT series with the RTSTRUCTs and RTDOSEs on its frame
+ * of reference becomes a case, an image series, one physician contour set per RTSTRUCT and one dose grid
+ * per RTDOSE, de-identified on the way in (patient pseudonym per site, UIDs remapped, names and IDs not
+ * stored). A dose's prescription comes from the RT Plan it refers to when that is in the import, else from
+ * `options.prescription`, else it is unknown. Each series is written in one transaction after everything
+ * is computed; a failing series, structure set or dose stores nothing of itself and is listed in `failed`
+ * (an RTDOSE on a frame of reference no series has is refused; the case imports without it). Importing
+ * the same objects again changes nothing.
  */
 export async function importDicom(
   db: Db,
@@ -205,7 +263,7 @@ async function importDicomFolder(
       [...scan.imageSeries.values()].reduce((n, list) => n + list.length, 0),
     bytesRead: scan.bytesRead,
     rejected: scan.rejected,
-    ignored: scan.ignored,
+    ignored: scan.ignored.filter((object) => object.modality !== 'RTDOSE'),
     studies: [],
     failed: [],
     casesAtSite: 0,
@@ -219,6 +277,28 @@ async function importDicomFolder(
       report.failed.push({ what: parsed.path, reason: errorMessage(error) });
     }
   }
+  // every RTDOSE is read in full here, so a bad one is reported whether or not its series imports
+  const doses: DoseCandidate[] = [];
+  for (const object of scan.ignored.filter((o) => o.modality === 'RTDOSE')) {
+    try {
+      const dose = readRtDose(await readScanned(object.path), object.path);
+      doses.push({ path: object.path, frameOfReferenceUid: dose.frameOfReferenceUid });
+    } catch (error) {
+      report.failed.push({ what: object.path, reason: errorMessage(error) });
+    }
+  }
+  // RT Plans state the prescription of the doses that refer to them
+  const plans = new Map<string, { prescriptionGy: number | null; fractions: number | null }>();
+  if (doses.length > 0) {
+    for (const object of scan.ignored.filter((o) => o.modality === 'RTPLAN')) {
+      try {
+        const plan = readRtPlanPrescription(await readScanned(object.path), object.path);
+        plans.set(plan.sopInstanceUid, plan);
+      } catch {
+        // a plan that cannot be read only leaves its doses without a prescription
+      }
+    }
+  }
   const used = new Set<string>();
   const context: ImportContext = {
     site,
@@ -227,16 +307,33 @@ async function importDicomFolder(
     structureIds: await ensureStructures(db, TG263_STRUCTURES),
     options,
     root,
+    doses,
+    plans,
+    usedDoses: new Set<string>(),
   };
 
   for (const [seriesUid, files] of scan.imageSeries) {
     const what = `series ${seriesUid} (${files.length} files in ${commonFolder(files.map((f) => f.path))})`;
     try {
-      const study = await importSeries(db, blobs, files, structureSets, used, context);
+      const { failedDoses, ...study } = await importSeries(db, blobs, files, structureSets, used, context);
       report.studies.push(study);
-      logger?.info({ case: study.pseudonym, structureSets: study.structureSets.length }, 'imported a study');
+      report.failed.push(...failedDoses);
+      logger?.info(
+        { case: study.pseudonym, structureSets: study.structureSets.length, doses: study.doses.length },
+        'imported a study',
+      );
     } catch (error) {
       report.failed.push({ what, reason: errorMessage(error) });
+      // the doses on this series' frame of reference go with it
+      const frame = frameOfReference(files[0]!);
+      for (const dose of doses) {
+        if (dose.frameOfReferenceUid !== frame || context.usedDoses.has(dose.path)) continue;
+        context.usedDoses.add(dose.path);
+        report.failed.push({
+          what: dose.path,
+          reason: `${dose.path}: the image series on its frame of reference (${what}) was not imported`,
+        });
+      }
     }
   }
 
@@ -245,6 +342,14 @@ async function importDicomFolder(
       report.failed.push({
         what: setPath,
         reason: `no image series on its frame of reference ${set.frameOfReferenceUid} was found with it`,
+      });
+    }
+  }
+  for (const dose of doses) {
+    if (!context.usedDoses.has(dose.path)) {
+      report.failed.push({
+        what: dose.path,
+        reason: `${dose.path}: the dose is on frame of reference ${dose.frameOfReferenceUid}, and no image series on it was found with it`,
       });
     }
   }
@@ -259,6 +364,18 @@ interface ImportContext {
   structureIds: Map<string, number>;
   options: ImportOptions;
   root: string;
+  /** RTDOSEs of the import that read without error */
+  doses: DoseCandidate[];
+  /** prescriptions of the RT Plans of the import, by SOP Instance UID */
+  plans: Map<string, { prescriptionGy: number | null; fractions: number | null }>;
+  /** doses taken by a series (stored with it, or failed with it) */
+  usedDoses: Set<string>;
+}
+
+interface PreparedDose {
+  result: ImportedDose;
+  dose: RtDose;
+  blob: { sha256: string; sizeBytes: number; storedSizeBytes: number };
 }
 
 /**
@@ -273,7 +390,7 @@ async function importSeries(
   structureSets: Array<{ path: string; set: StructureSet }>,
   used: Set<string>,
   context: ImportContext,
-): Promise<ImportedStudy> {
+): Promise<ImportedStudy & { failedDoses: ImportReport['failed'] }> {
   const { site, key, aliases, structureIds, options, root } = context;
   const series = buildImageSeries(files);
   const acquisitionDate = series.metadata.acquisitionDate ?? series.metadata.studyDate;
@@ -361,6 +478,7 @@ async function importSeries(
     preparedSets.push({ path: setPath, set, rois, result });
   }
   const hu = bodyMask ? huStatistics(series, bodyMask) : null;
+  const { doses: preparedDoses, failed: failedDoses } = await prepareDoses(blobs, series, context, warnings);
 
   return db.transaction().execute(async (trx) => {
     await upsertBlob(trx, { ...volumeBlob, mediaType: 'application/x-contourbench-volume-int16' });
@@ -408,6 +526,7 @@ async function importSeries(
         series.studyInstanceUid,
         g.frameOfReferenceUid,
         ...series.sopInstanceUids,
+        ...preparedDoses.map((p) => p.dose.sopInstanceUid),
       ];
       await insertUidMappings(
         trx,
@@ -456,6 +575,34 @@ async function importSeries(
         });
       }
     }
+    for (const prepared of preparedDoses) {
+      const { dose, blob, result } = prepared;
+      await upsertBlob(trx, {
+        ...blob,
+        compression: 'gzip',
+        mediaType: 'application/x-contourbench-dose-float32',
+      });
+      const a = dose.dose.affineIjkToLps;
+      const axis = (c: number) => {
+        const length = Math.hypot(a[c], a[4 + c], a[8 + c]);
+        return [a[c] / length, a[4 + c] / length, a[8 + c] / length];
+      };
+      result.doseGridId = await upsertDoseGrid(trx, {
+        caseId,
+        imageSeriesId: seriesId,
+        sopInstanceUid: pseudo(dose.sopInstanceUid),
+        dims: [...dose.dose.dims],
+        spacingMm: [...dose.dose.spacingMm],
+        originLpsMm: [a[3], a[7], a[11]],
+        directionLps: [...axis(0), ...axis(1), ...axis(2)],
+        doseBlobSha256: blob.sha256,
+        doseType: dose.doseType,
+        summationType: dose.summationType,
+        maxGy: dose.maxGy,
+        prescriptionGy: result.prescriptionGy,
+        fractions: result.fractions,
+      });
+    }
     if (options.cohortName) {
       await addCaseToCohort(
         trx,
@@ -470,9 +617,90 @@ async function importSeries(
       seriesId,
       slices: g.dims[2],
       structureSets: preparedSets.map((p) => p.result),
+      doses: preparedDoses.map((p) => p.result),
       warnings,
+      failedDoses,
     };
   });
+}
+
+/**
+ * The RTDOSEs on the series' frame of reference, read and their voxels stored as blobs (float32 Gy),
+ * before the series' transaction. A dose that cannot be read now is listed in `failed` (the series still
+ * imports); a dose grid that misses the CT entirely is kept with a warning.
+ */
+async function prepareDoses(
+  blobs: BlobStore,
+  series: CtSeries,
+  context: ImportContext,
+  warnings: string[],
+): Promise<{ doses: PreparedDose[]; failed: ImportReport['failed'] }> {
+  const doses: PreparedDose[] = [];
+  const failed: ImportReport['failed'] = [];
+  for (const candidate of context.doses) {
+    if (candidate.frameOfReferenceUid !== series.grid.frameOfReferenceUid) continue;
+    if (context.usedDoses.has(candidate.path)) continue;
+    context.usedDoses.add(candidate.path);
+    let dose: RtDose;
+    try {
+      dose = readRtDose(await readScanned(candidate.path), candidate.path);
+    } catch (error) {
+      failed.push({ what: candidate.path, reason: errorMessage(error) });
+      continue;
+    }
+    warnings.push(...dose.warnings);
+    if (!overlaps(dose, series)) {
+      warnings.push(`${candidate.path}: the dose grid does not overlap the CT volume`);
+    }
+    const plan = dose.referencedPlanSopInstanceUid
+      ? context.plans.get(dose.referencedPlanSopInstanceUid)
+      : undefined;
+    const fromPlan = plan !== undefined && plan.prescriptionGy !== null;
+    const option = context.options.prescription;
+    const data = dose.dose.data;
+    const stored = await blobs.put(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    doses.push({
+      dose,
+      blob: { sha256: stored.sha256, sizeBytes: stored.sizeBytes, storedSizeBytes: stored.storedSizeBytes },
+      result: {
+        file: candidate.path,
+        doseGridId: 0,
+        dims: [...dose.dose.dims],
+        spacingMm: [...dose.dose.spacingMm],
+        doseType: dose.doseType,
+        summationType: dose.summationType,
+        maxGy: dose.maxGy,
+        prescriptionGy: fromPlan ? plan.prescriptionGy : (option?.prescriptionGy ?? null),
+        fractions: fromPlan ? plan.fractions : (option?.fractions ?? null),
+        prescriptionFrom: fromPlan ? 'plan' : option ? 'import option' : null,
+      },
+    });
+  }
+  return { doses, failed };
+}
+
+/** Whether the bounding boxes (LPS) of the dose grid's and the CT's voxel centres intersect. */
+function overlaps(dose: RtDose, series: CtSeries): boolean {
+  const box = (affine: Float64Array, dims: readonly number[]) => {
+    const lo = [Infinity, Infinity, Infinity];
+    const hi = [-Infinity, -Infinity, -Infinity];
+    for (let c = 0; c < 8; c++) {
+      const ijk = [c & 1 ? dims[0] - 1 : 0, c & 2 ? dims[1] - 1 : 0, c & 4 ? dims[2] - 1 : 0];
+      for (let r = 0; r < 3; r++) {
+        const v =
+          affine[4 * r] * ijk[0] +
+          affine[4 * r + 1] * ijk[1] +
+          affine[4 * r + 2] * ijk[2] +
+          affine[4 * r + 3];
+        lo[r] = Math.min(lo[r], v);
+        hi[r] = Math.max(hi[r], v);
+      }
+    }
+    return { lo, hi };
+  };
+  const a = box(dose.dose.affineIjkToLps, dose.dose.dims);
+  const b = box(series.grid.affineIjkToLps, series.grid.dims);
+  return [0, 1, 2].every((r) => a.lo[r] <= b.hi[r] + 1 && b.lo[r] <= a.hi[r] + 1);
 }
 
 /**
