@@ -80,6 +80,8 @@ const probes: Probe[] = [
   page(() => '/observers', everyone),
   page(() => '/drift', everyone),
   page(() => '/editing', everyone),
+  page(() => '/dose', everyone),
+  page(() => '/dose?scatter=Heart&toleranceGy=1', everyone),
   page(() => '/sites', analysts),
   page(() => '/cases', imaging),
   page(() => `/cases/${ids.caseA}`, imaging),

@@ -27,6 +27,7 @@ const pages = [
   '/sites',
   '/drift',
   '/editing',
+  '/dose',
   '/reports',
   '/reports/1',
   '/cases',

@@ -33,6 +33,7 @@ export const routePolicy: Record<string, RouteRule> = {
   '/sites': view('cross_site'),
   '/drift': view('aggregates', { acknowledge: 'acknowledge_alarm' }),
   '/editing': view('aggregates'),
+  '/dose': view('aggregates'),
   '/cases': view('cases'),
   '/cases/[id]': view('images', { review: 'review' }),
   '/cases/[id]/slice': view('images'),
