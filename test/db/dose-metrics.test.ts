@@ -14,6 +14,7 @@ import { ensureObserver } from '../../src/lib/server/repositories/observer.repos
 import { ensureSite } from '../../src/lib/server/repositories/site.repository';
 import { ensureStructures } from '../../src/lib/server/repositories/structure.repository';
 import { addCaseToCohort, ensureCohort } from '../../src/lib/server/repositories/cohort.repository';
+import { structureDvhs } from '../../src/lib/server/services/dose-impact.service';
 import {
   computeCaseDoseMetrics,
   DOSE_METRIC_VERSION,
@@ -167,6 +168,28 @@ describe('dose metrics of contours and the dose consequence of contour differenc
     expect(values[0]!.values[0]).toBeCloseTo(row.dose_delta!.Dmean!, 9);
     expect(values[0]!.values[1]).toBeCloseTo(Math.abs(row.dose_delta!.Dmean!), 9);
   }, 60_000);
+
+  it("gives the viewer each contour set's cumulative DVH of a structure", async () => {
+    const heartId = (
+      await database.db
+        .selectFrom('structure')
+        .select('id')
+        .where('tg263_name', '=', 'Heart')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const dvhs = await structureDvhs(database.db, caseId, heartId);
+    expect(dvhs).toHaveLength(2);
+    for (const d of dvhs) {
+      expect(d.binWidthGy).toBe(0.1);
+      expect(d.cumulativePct[0]).toBe(100);
+      expect(d.cumulativePct.at(-1)).toBe(0);
+      // non-increasing, and the mean dose from the curve agrees with the stored one within a bin
+      for (let b = 1; b < d.cumulativePct.length; b++)
+        expect(d.cumulativePct[b]!).toBeLessThanOrEqual(d.cumulativePct[b - 1]!);
+      const fromCurve = d.cumulativePct.slice(1).reduce((sum, v) => sum + v / 100, 0) * d.binWidthGy;
+      expect(Math.abs(fromCurve - d.metrics.Dmean!)).toBeLessThan(d.binWidthGy);
+    }
+  });
 
   it('computes only contours without current metrics, and no case without a dose', async () => {
     const again = await computeCaseDoseMetrics({ db: database.db, blobs }, caseId);

@@ -88,6 +88,7 @@ const probes: Probe[] = [
   page(() => `/cases/${ids.caseA}/contours?index=0`, imaging),
   page(() => `/cases/${ids.caseA}/slice?index=0`, imaging),
   page(() => `/cases/${ids.caseA}/disagreement?structure=1&a=1&b=2`, imaging),
+  page(() => `/cases/${ids.caseA}/dvh?structure=1`, imaging),
   page(() => '/reports', ['admin', 'physicist', 'auditor']),
   page(() => `/reports/${ids.run}`, ['admin', 'physicist', 'auditor']),
   page(() => '/cohorts', analysts),

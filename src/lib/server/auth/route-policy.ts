@@ -39,6 +39,7 @@ export const routePolicy: Record<string, RouteRule> = {
   '/cases/[id]/slice': view('images'),
   '/cases/[id]/contours': view('images'),
   '/cases/[id]/disagreement': view('images'),
+  '/cases/[id]/dvh': view('images'),
   '/reports': view('reports'),
   '/reports/[runId]': view('reports', { signoff: 'sign_report' }),
   '/reports/[runId]/pdf': view('reports'),
