@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       CONTOURBENCH_WORKER_CONCURRENCY: '4',
       CONTOURBENCH_WORKER_HEARTBEAT_SECONDS: '2',
       CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS: '30',
+      CONTOURBENCH_DOSE_METRICS: 'Heart:Dmean',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://root@127.0.0.1:5432/test',
@@ -41,7 +42,18 @@ describe('loadConfig', () => {
       workerDeadAfterSeconds: 30,
       maxUploadBytes: 2048 * 1024 * 1024,
       maxModelBytes: 1024 * 1024 * 1024,
+      doseMetrics: 'Heart:Dmean',
     });
+  });
+
+  it('takes the dose metric list, and refuses one that does not parse', () => {
+    expect(loadConfig({}).doseMetrics).toContain('Heart:Dmean');
+    expect(loadConfig({ CONTOURBENCH_DOSE_METRICS: 'Heart:D2cc, Lung_ipsi:V5Gy' }).doseMetrics).toBe(
+      'Heart:D2cc, Lung_ipsi:V5Gy',
+    );
+    expect(() => loadConfig({ CONTOURBENCH_DOSE_METRICS: 'Heart:Dmedian' })).toThrow(
+      /CONTOURBENCH_DOSE_METRICS must be a list like/,
+    );
   });
 
   it('treats empty strings as unset', () => {

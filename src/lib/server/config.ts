@@ -1,3 +1,4 @@
+import { DEFAULT_BREAST_DOSE_METRICS, parseDoseMetricList } from '../core/dose/dose-metrics';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../core/errors';
@@ -97,6 +98,20 @@ const envSchema = z
       })
       .optional(),
     CONTOURBENCH_OIDC_LABEL: z.string().trim().min(1).max(80).optional(),
+    CONTOURBENCH_DOSE_METRICS: z
+      .string()
+      .trim()
+      .default(DEFAULT_BREAST_DOSE_METRICS)
+      .superRefine((value, context) => {
+        try {
+          if (parseDoseMetricList(value).length === 0) throw new RangeError('no entry');
+        } catch (error) {
+          context.addIssue({
+            code: 'custom',
+            message: `CONTOURBENCH_DOSE_METRICS must be a list like "Heart:Dmean, A_LAD:Dmax, Lung_ipsi:V20Gy": ${error instanceof Error ? error.message : String(error)}`,
+          });
+        }
+      }),
   })
   .refine((v) => v.CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS >= 2 * v.CONTOURBENCH_WORKER_HEARTBEAT_SECONDS, {
     path: ['CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS'],
@@ -146,6 +161,8 @@ export interface Config {
   maxModelBytes: number;
   /** Single sign-on; undefined when not configured. */
   oidc: OidcConfig | undefined;
+  /** The dose metric each structure is judged by (core/dose/dose-metrics.ts list syntax). */
+  doseMetrics: string;
 }
 
 /** Reads and validates the configuration from environment variables; throws CONFIG_INVALID naming each bad variable. */
@@ -175,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerDeadAfterSeconds: value.CONTOURBENCH_WORKER_DEAD_AFTER_SECONDS,
     maxUploadBytes: value.CONTOURBENCH_MAX_UPLOAD_MB * 1024 * 1024,
     maxModelBytes: value.CONTOURBENCH_MAX_MODEL_MB * 1024 * 1024,
+    doseMetrics: value.CONTOURBENCH_DOSE_METRICS,
     oidc:
       value.CONTOURBENCH_OIDC_ISSUER &&
       value.CONTOURBENCH_OIDC_CLIENT_ID &&
@@ -238,6 +256,11 @@ export const configVariables: ReadonlyArray<{ name: string; meaning: string; fal
     fallback: 'none',
   },
   { name: 'CONTOURBENCH_OIDC_SCOPES', meaning: 'scopes asked for', fallback: 'openid email profile' },
+  {
+    name: 'CONTOURBENCH_DOSE_METRICS',
+    meaning: 'the dose metric each structure is judged by, e.g. "Heart:Dmean, Lung_ipsi:V20Gy"',
+    fallback: 'heart Dmean, LAD Dmax, ipsilateral lung V20Gy, contralateral breast Dmean, CTV D95%, ...',
+  },
   {
     name: 'CONTOURBENCH_OIDC_LABEL',
     meaning: 'sign-in button text: "Sign in with LABEL"',

@@ -29,7 +29,8 @@ const pageSchema = filterSchema.omit({ observer: true }).extend({
 
 export const load: PageServerLoad = async ({ url, locals }) => {
   const principal = requirePrincipal(locals.principal);
-  const db = (await sharedRuntime()).database.db;
+  const runtime = await sharedRuntime();
+  const db = runtime.database.db;
   const options = await analyticsOptions(db, principal.sites);
   const defaultScatter = (options.structures.includes('Heart') ? 'Heart' : options.structures[0]) ?? null;
   const empty = { options, defaultScatter, scatter: null, impact: null };
@@ -42,6 +43,7 @@ export const load: PageServerLoad = async ({ url, locals }) => {
       filter: toRowFilter({ ...params, observer: undefined }),
       toleranceGy: params.toleranceGy,
       tolerancePct: params.tolerancePct,
+      doseMetrics: runtime.config.doseMetrics,
     };
     const version = await analyticsVersion(db);
     const impact = await rememberAnswer(version, 'dose impact', question, () => doseImpact(db, question));

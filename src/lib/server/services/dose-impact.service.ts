@@ -42,17 +42,23 @@ export interface DoseImpactQuestion {
   toleranceGy: number;
   /** the same for V metrics, in percentage points of the structure volume */
   tolerancePct: number;
+  /** which dose metric each structure is judged by (dose-metrics list syntax); default the breast list */
+  doseMetrics?: string;
 }
 
 /**
- * The dose metric a structure is judged by: the first entry of DEFAULT_BREAST_DOSE_METRICS whose
+ * The dose metric a structure is judged by: the first entry of `list` (CONTOURBENCH_DOSE_METRICS, by
+ * default DEFAULT_BREAST_DOSE_METRICS) whose
  * structure pattern names it on either side (a case's laterality decides whether Lung_L is the ipsilateral
  * lung, so across cases both readings count) and whose metric is stored as a dose consequence. D metrics
  * asked in % of the prescription are taken in Gy, the unit the consequences are stored in. Null when no
  * entry applies.
  */
-export function judgedDoseMetric(structure: string): { metric: MetricDefinition; pattern: string } | null {
-  for (const entry of parseDoseMetricList(DEFAULT_BREAST_DOSE_METRICS)) {
+export function judgedDoseMetric(
+  structure: string,
+  list: string = DEFAULT_BREAST_DOSE_METRICS,
+): { metric: MetricDefinition; pattern: string } | null {
+  for (const entry of parseDoseMetricList(list)) {
     const applies = (['left', 'right'] as const).some(
       (side) => resolveDoseMetrics([entry], [structure], side).metrics.length > 0,
     );
@@ -133,7 +139,7 @@ export async function doseImpact(db: Db, question: DoseImpactQuestion) {
     correlationTest:
       "Spearman's rho of HD95 and |Δ Dmean| over the model contours against the consensus, two-sided p from the t approximation; needs 3 pairs with both values",
     structures: structures.map((structure) => {
-      const judged = judgedDoseMetric(structure);
+      const judged = judgedDoseMetric(structure, question.doseMetrics);
       const modelsHere = modelsByStructure.get(structure) ?? [];
       const physiciansHere = physiciansByStructure.get(structure) ?? [];
       const within = (d: MetricDefinition) =>
