@@ -17,6 +17,18 @@ const surgery = z.enum(['breast_conserving', 'mastectomy', 'mastectomy_reconstru
   error: 'expected breast_conserving, mastectomy, mastectomy_reconstruction or none',
 });
 
+/** "40.05/15": the prescription dose in Gy and the number of fractions. */
+const prescription = z
+  .string()
+  .regex(/^\d+(\.\d+)?\/\d+$/, 'expected GY/FRACTIONS, e.g. 40.05/15')
+  .transform((text) => {
+    const [gy, fractions] = text.split('/').map(Number);
+    return { prescriptionGy: gy!, fractions: fractions! };
+  })
+  .refine((p) => p.prescriptionGy > 0 && p.prescriptionGy <= 200 && p.fractions >= 1 && p.fractions <= 100, {
+    message: 'a dose of 0 to 200 Gy in 1 to 100 fractions',
+  });
+
 export function formatImportReport(report: ImportReport): string {
   const lines: string[] = [];
   lines.push(`Read ${report.files} files (${(report.bytesRead / 1e6).toFixed(1)} MB).`);
@@ -44,6 +56,14 @@ export function formatImportReport(report: ImportReport): string {
         );
       }
     }
+    for (const dose of study.doses ?? [])
+      lines.push(
+        `  ${path.basename(dose.file)} RT dose (${dose.summationType}, ${dose.doseType}) -> dose grid ${dose.doseGridId}: ` +
+          `${dose.dims.join('x')} at ${dose.spacingMm.join('x')} mm, max ${dose.maxGy.toFixed(2)} Gy` +
+          (dose.prescriptionGy === null
+            ? ', no prescription'
+            : `, prescription ${dose.prescriptionGy} Gy${dose.fractions ? ` in ${dose.fractions} fractions` : ''} (from the ${dose.prescriptionFrom})`),
+      );
     for (const warning of study.warnings) lines.push(`  warning: ${warning}`);
   }
   for (const rejected of report.rejected) lines.push(`Skipped ${rejected.path}: ${rejected.reason}`);
@@ -69,6 +89,10 @@ export function registerImport(program: Command): void {
     .option('--cohort <name>', 'add the imported cases to this cohort')
     .option('--laterality <side>', 'treated side: left, right or bilateral (maps side-less names)')
     .option('--surgery <type>', 'breast_conserving, mastectomy, mastectomy_reconstruction or none')
+    .option(
+      '--prescription <gy/fractions>',
+      'prescription of RT doses whose RT Plan is not in the import, e.g. 40.05/15',
+    )
     .option('--json', 'print the report as JSON')
     .action(
       async (
@@ -79,11 +103,12 @@ export function registerImport(program: Command): void {
           cohort?: string;
           laterality?: string;
           surgery?: string;
+          prescription?: string;
           json?: boolean;
         },
       ) => {
         const config = loadConfig();
-        const logger = createLogger(config.logLevel);
+        const logger = createLogger(config.logLevel, 'contourbench', 'stderr');
         const opened = await openDatabase(config, logger, {
           migrate: true,
           applicationName: 'contourbench-import',
@@ -105,6 +130,10 @@ export function registerImport(program: Command): void {
                 options.surgery === undefined
                   ? undefined
                   : parseOption(surgery, '--surgery', options.surgery),
+              prescription:
+                options.prescription === undefined
+                  ? undefined
+                  : parseOption(prescription, '--prescription', options.prescription),
             },
             logger,
           );
