@@ -16,7 +16,7 @@ import {
   type WorkerUtils,
 } from 'graphile-worker';
 import { AppError, errorMessage } from '../../core/errors';
-import { reconnectingPool, type Db, type PgPool } from '../db/connection';
+import { isConnectionError, reconnectingPool, type Db, type PgPool } from '../db/connection';
 import { createTaskList } from '../jobs';
 import { assertQueueName } from '../jobs/queues';
 import type { Logger } from '../logger';
@@ -196,7 +196,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     if (reaped.length > 0)
       log.warn({ pools: reaped }, 'released the jobs of worker pools whose heartbeat stopped');
   };
-  await beat();
+  try {
+    await beat();
+  } catch (error) {
+    // a server going down as the worker starts: the next beats register it once the server is back
+    if (!isConnectionError(error)) throw error;
+    log.error({ err: error }, `worker heartbeat failed: ${errorMessage(error)}`);
+  }
   const timer = setInterval(() => {
     beat().catch((error) => {
       if (beatFailures <= 1) log.error({ err: error }, `worker heartbeat failed: ${errorMessage(error)}`);
