@@ -109,7 +109,7 @@ describe('evaluateCase', () => {
   it('runs the model on the stored CT, stores its contour set and one metric row per reference set', async () => {
     const result = await evaluateCase(
       { db: database.db, blobs, sessions },
-      { caseId, modelVersionId, evaluationRunId: null },
+      { caseId, modelVersionId, evaluationRunId: null, cohortVersionId: null },
     );
     expect(result.metricRows).toBe(2);
     expect(result.referenceSets).toHaveLength(2);
@@ -164,7 +164,7 @@ describe('evaluateCase', () => {
     const before = await counts();
     await evaluateCase(
       { db: database.db, blobs, sessions },
-      { caseId, modelVersionId, evaluationRunId: null },
+      { caseId, modelVersionId, evaluationRunId: null, cohortVersionId: null },
     );
     expect(await counts()).toEqual(before);
     expect(before).toEqual({ metrics: 2, sets: 3, contours: 3 });
@@ -175,7 +175,7 @@ describe('evaluateCase', () => {
     await expect(
       evaluateCase(
         { db: database.db, blobs, sessions },
-        { caseId: 999_999, modelVersionId, evaluationRunId: null },
+        { caseId: 999_999, modelVersionId, evaluationRunId: null, cohortVersionId: null },
       ),
     ).rejects.toThrow('case 999999 has no stored CT volume');
   });

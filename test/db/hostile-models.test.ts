@@ -242,7 +242,7 @@ describe('evaluating a model that misbehaves when it runs', () => {
       await expect(
         evaluateCase(
           { db: database.db, blobs, sessions },
-          { caseId, modelVersionId: versions.get(name)!, evaluationRunId: null },
+          { caseId, modelVersionId: versions.get(name)!, evaluationRunId: null, cohortVersionId: null },
         ),
       ).rejects.toThrowError(pattern);
       expect(await counts()).toEqual(before);

@@ -44,7 +44,12 @@ export function evaluateCaseTask(context: JobContext): Task {
           sessions: context.sessions,
           metricPool: context.metricPool,
         },
-        { caseId, modelVersionId: run.modelVersionId, evaluationRunId: runId },
+        {
+          caseId,
+          modelVersionId: run.modelVersionId,
+          evaluationRunId: runId,
+          cohortVersionId: run.cohortVersionId,
+        },
       );
       // the dose each new contour receives and the dose consequence of each new metric row
       const dose = await computeCaseDoseMetrics({ db: context.db, blobs: context.blobs }, caseId);

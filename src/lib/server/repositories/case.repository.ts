@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { CaseLaterality, Database, NewRow, SurgeryType } from '../db/schema';
+import { gridColumns } from '../db/grid-columns';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -84,14 +85,7 @@ export async function upsertImageSeries(db: Db, values: SeriesValues): Promise<n
     sop_class_uid: values.sopClassUid,
     modality: values.modality,
     description: values.description,
-    dim_x: values.dims[0],
-    dim_y: values.dims[1],
-    dim_z: values.dims[2],
-    spacing_x_mm: values.spacingMm[0],
-    spacing_y_mm: values.spacingMm[1],
-    spacing_z_mm: values.spacingMm[2],
-    origin_lps_mm: values.originLpsMm,
-    direction_lps: values.directionLps,
+    ...gridColumns(values),
     slice_positions_mm: values.slicePositionsMm,
     slice_origins_lps_mm: values.sliceOriginsLpsMm,
     sop_instance_uids: values.sopInstanceUids,

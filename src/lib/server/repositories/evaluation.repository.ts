@@ -1,14 +1,11 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../db/schema';
+import { gridOfColumns, type GridGeometry } from '../db/grid-columns';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface CaseImage {
+export interface CaseImage extends GridGeometry {
   seriesId: number;
-  dims: [number, number, number];
-  spacingMm: [number, number, number];
-  originLpsMm: number[];
-  directionLps: number[];
   volumeBlobSha256: string;
 }
 
@@ -34,10 +31,7 @@ export function toCaseImage(row: CaseImageRow): CaseImage & { caseId: number } {
   return {
     caseId: row.case_id,
     seriesId: row.id,
-    dims: [row.dim_x, row.dim_y, row.dim_z],
-    spacingMm: [row.spacing_x_mm, row.spacing_y_mm, row.spacing_z_mm],
-    originLpsMm: row.origin_lps_mm,
-    directionLps: row.direction_lps,
+    ...gridOfColumns(row),
     volumeBlobSha256: row.volume_blob_sha256 as string,
   };
 }

@@ -16,7 +16,7 @@ import {
   upsertModelContourSet,
   type CaseImage,
 } from '../repositories/evaluation.repository';
-import { findModelVersionCard, findRun } from '../repositories/evaluation-run.repository';
+import { findModelVersionCard } from '../repositories/evaluation-run.repository';
 import { upsertMetric } from '../repositories/metric.repository';
 import { ensureStructures } from '../repositories/structure.repository';
 import type { BlobStore, StoredBlob } from '../storage/blob-store';
@@ -80,7 +80,13 @@ export function caseGrid(image: CaseImage): Omit<Volume, 'data'> {
  */
 export async function evaluateCase(
   deps: EvaluationDeps,
-  job: { caseId: number; modelVersionId: number; evaluationRunId: number | null },
+  job: {
+    caseId: number;
+    modelVersionId: number;
+    evaluationRunId: number | null;
+    /** the frozen cohort version the run evaluates, or null for every physician and STAPLE set */
+    cohortVersionId: number | null;
+  },
 ): Promise<CaseEvaluation> {
   const { db, blobs } = deps;
   let t = performance.now();
@@ -100,12 +106,10 @@ export async function evaluateCase(
   t = performance.now();
   const produced = card.output.labels.map((l) => l.structure);
   // a run over a frozen cohort version compares with the references the version chose, as frozen
-  const cohortVersionId =
-    job.evaluationRunId === null ? null : ((await findRun(db, job.evaluationRunId))?.cohortVersionId ?? null);
   const references =
-    cohortVersionId === null
+    job.cohortVersionId === null
       ? await findReferenceContours(db, job.caseId, image.seriesId, produced)
-      : await findVersionReferences(db, cohortVersionId, job.caseId, produced);
+      : await findVersionReferences(db, job.cohortVersionId, job.caseId, produced);
   const grid = { dims: ct.dims, spacingMm: ct.spacingMm, affineIjkToLps: ct.affineIjkToLps };
   const testMask = (structure: string): Mask => ({ ...grid, data: segmentation.masks.get(structure)! });
   const computed: Array<{ setId: number; structureId: number; result: MetricResult }> = [];
